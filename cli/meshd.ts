@@ -1,0 +1,139 @@
+// The `meshd` command: the process entry point that runs meshd's parts. The
+// offline dtab tools (check, delegate, bind) live here; each later part
+// (router, namer, validate) registers its own subcommand.
+
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { DtabError, Dtab, Path, NameTree, bind, delegate } from "../dtab/index.ts";
+import { formatDelegateTree } from "../dtab/explain.ts";
+import { packageVersion } from "./version.ts";
+
+/** Exit codes shared by meshd and namerctl: 1 bad input / not found / conflict, 2 usage. */
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+class InputError extends Error {}
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read ${file === "-" ? "standard input" : file}: ${(e as Error).message}`);
+  }
+}
+
+/** A parse error prefixed with where its input came from (the message has the offset, line and column). */
+function located(source: string, e: DtabError): string {
+  return `${source}: ${e.message}`;
+}
+
+function parseDtabOption(opts: { dtab?: string; dtabFile?: string }): Dtab {
+  const parts: Dtab[] = [];
+  if (opts.dtabFile !== undefined) {
+    const text = readInput(opts.dtabFile);
+    try {
+      parts.push(Dtab.read(text));
+    } catch (e) {
+      if (e instanceof DtabError) throw new InputError(located(opts.dtabFile, e));
+      throw e;
+    }
+  }
+  if (opts.dtab !== undefined) {
+    try {
+      parts.push(Dtab.read(opts.dtab));
+    } catch (e) {
+      if (e instanceof DtabError) throw new InputError(`--dtab: ${e.message}`);
+      throw e;
+    }
+  }
+  return Dtab.concat(...parts);
+}
+
+function parsePathArg(text: string): Path {
+  try {
+    return Path.read(text);
+  } catch (e) {
+    if (e instanceof DtabError) throw new InputError(`path: ${e.message}`);
+    throw e;
+  }
+}
+
+function print(value: string): void {
+  process.stdout.write(value.endsWith("\n") ? value : value + "\n");
+}
+
+export function buildProgram(): Command {
+  const program = new Command("meshd")
+    .description("meshd: a per-host service-mesh router and its naming service (Linkerd 1 / namerd compatible)")
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError()
+    .exitOverride();
+
+  const dtab = program.command("dtab").description("work with dtabs offline: check, explain, bind");
+
+  dtab
+    .command("check")
+    .description("parse a dtab file and print it in canonical form, one dentry a line")
+    .argument("<file>", "dtab file, or - for standard input")
+    .option("--json", "print namerd's JSON form")
+    .action((file: string, opts: { json?: boolean }) => {
+      const text = readInput(file);
+      let parsed: Dtab;
+      try {
+        parsed = Dtab.read(text);
+      } catch (e) {
+        if (e instanceof DtabError) throw new InputError(located(file, e));
+        throw e;
+      }
+      if (opts.json === true) print(JSON.stringify(parsed.toJSON(), null, 2));
+      else print(parsed.dentries.map((d) => `${d.prefix.show} => ${NameTree.show(d.dst)};`).join("\n") || "# empty dtab");
+    });
+
+  const dtabOptions = (cmd: Command): Command =>
+    cmd
+      .option("--dtab <dtab>", "dtab text, e.g. '/svc=>/$/inet/127.0.0.1'")
+      .option("--dtab-file <file>", "read the dtab from a file (applied before --dtab)")
+      .option("--json", "print JSON instead of text");
+
+  dtabOptions(
+    dtab
+      .command("delegate")
+      .description("explain step by step how a path resolves through a dtab (system namers only)")
+      .argument("<path>", "logical path, e.g. /svc/users"),
+  ).action((pathText: string, opts: { dtab?: string; dtabFile?: string; json?: boolean }) => {
+    const tree = delegate(parseDtabOption(opts), parsePathArg(pathText));
+    print(opts.json === true ? JSON.stringify(tree, null, 2) : formatDelegateTree(tree));
+  });
+
+  dtabOptions(
+    dtab
+      .command("bind")
+      .description("bind a path through a dtab and print the bound tree (system namers only)")
+      .argument("<path>", "logical path, e.g. /svc/users"),
+  ).action((pathText: string, opts: { dtab?: string; dtabFile?: string; json?: boolean }) => {
+    const bound = bind(parseDtabOption(opts), parsePathArg(pathText));
+    print(opts.json === true ? JSON.stringify(bound, null, 2) : NameTree.show(bound));
+  });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; anything else commander rejects is a usage error.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (e instanceof InputError || e instanceof DtabError) {
+      process.stderr.write(`meshd: ${e.message}\n`);
+      return EXIT_INVALID;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
