@@ -10,6 +10,10 @@ const into = (folder) => `^(\\.\\./)+${folder}(/|$)`;
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
   js.configs.recommended,
+  {
+    files: ["bin/**/*.js"],
+    languageOptions: { globals: { process: "readonly" } },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -11,9 +11,36 @@ import { Path } from "./path.ts";
 /** Finagle's default namerMaxDepth: lookups allowed before binding gives up on a loop. */
 export const DEFAULT_MAX_DEPTH = 100;
 
+/**
+ * Lookups one bind (or explanation) may make in all, across every branch.
+ * Finagle has no such limit: a dtab such as `/a=>/a & /a` (which a request can
+ * send in l5d-dtab) doubles its work at every level and would run for ages
+ * before reaching the depth limit. Legitimate dtabs stay far below this.
+ */
+export const DEFAULT_MAX_LOOKUPS = 10_000;
+
 export interface BindOptions {
-  /** Most lookups (dtab rewrites plus the final namer hit) before failing; default 100. */
+  /** Most nested lookups (dtab rewrites plus the final namer hit) on one branch; default 100. */
   readonly maxDepth?: number;
+  /** Most lookups in all; past it the whole bind fails with DTAB_ERR_TOO_COMPLEX. Default 10,000. */
+  readonly maxLookups?: number;
+}
+
+/** Counts lookups against the budget; the error it throws is never absorbed by a union. */
+export function lookupBudget(what: string, maxLookups = DEFAULT_MAX_LOOKUPS): () => void {
+  let used = 0;
+  return () => {
+    if (++used > maxLookups) {
+      throw new DtabError(
+        "DTAB_ERR_TOO_COMPLEX",
+        `${what} needed more than ${maxLookups} lookups; the dtab probably loops through a union (such as /a=>/a & /a)`,
+      );
+    }
+  };
+}
+
+export function isBudgetError(e: unknown): boolean {
+  return e instanceof DtabError && e.code === "DTAB_ERR_TOO_COMPLEX";
 }
 
 /**
@@ -48,6 +75,7 @@ export function bind(
         ? NameTree.leaf(pathOrTree)
         : pathOrTree;
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const spend = lookupBudget(`binding ${NameTree.show(root)}`, opts.maxLookups);
 
   const bindAt = (tree: PartlyBound, depth: number, weight: number | undefined): NameTree<BoundName> => {
     if (depth > maxDepth) {
@@ -57,7 +85,10 @@ export function bind(
       case "leaf": {
         const v = tree.value;
         // Only lookups go one level deeper; alternates and unions do not.
-        if (v instanceof Path) return bindAt(lookupPath(table, namers, v), depth + 1, weight);
+        if (v instanceof Path) {
+          spend();
+          return bindAt(lookupPath(table, namers, v), depth + 1, weight);
+        }
         return weight === undefined ? NameTree.leaf(v) : NameTree.leaf(boundName(v, weight));
       }
       case "neg":
@@ -85,6 +116,7 @@ export function bind(
           try {
             ok.push({ weight: w, tree: bindAt(child, depth, w) });
           } catch (e) {
+            if (isBudgetError(e)) throw e;
             if (!failed) firstError = e;
             failed = true;
           }

@@ -3,6 +3,7 @@
 // produced it), rendered in the /delegator.json shape. The dtab playground,
 // the namer's /api/1/delegate and `namerctl delegate` all show this (§10).
 
+import { type BindOptions, isBudgetError, lookupBudget } from "./bind.ts";
 import { Dentry } from "./dentry.ts";
 import { Dtab, type DentryJson } from "./dtab.ts";
 import { DtabError } from "./errors.ts";
@@ -109,13 +110,21 @@ function delegateLookup(dtab: Dtab, namers: readonly Namer[], dentry: Dentry, pa
   }
 }
 
-function delegateBind(dtab: Dtab, namers: readonly Namer[], depth: number, node: Node): Node {
+interface Context {
+  readonly dtab: Dtab;
+  readonly namers: readonly Namer[];
+  readonly spend: () => void;
+}
+
+function delegateBind(ctx: Context, depth: number, node: Node): Node {
   if (depth > DELEGATE_MAX_DEPTH) throw new DtabError("DTAB_ERR_MAX_DEPTH", "Max recursion level reached.");
+  const { dtab, namers } = ctx;
   // An error in one branch of a several-branch node is shown there; elsewhere it rises.
   const caught = (parent: Node, child: Node): Node => {
     try {
-      return delegateBind(dtab, namers, depth, child);
+      return delegateBind(ctx, depth, child);
     } catch (error) {
+      if (isBudgetError(error)) throw error;
       return { type: "exception", path: parent.path, dentry: parent.dentry, error };
     }
   };
@@ -127,13 +136,14 @@ function delegateBind(dtab: Dtab, namers: readonly Namer[], depth: number, node:
       return node;
     case "leaf":
       if (!(node.value instanceof Path)) return node;
-      return delegateBind(dtab, namers, depth + 1, delegateLookup(dtab, namers, node.dentry, node.value));
+      ctx.spend();
+      return delegateBind(ctx, depth + 1, delegateLookup(dtab, namers, node.dentry, node.value));
     case "delegate":
-      return { ...node, tree: delegateBind(dtab, namers, depth, node.tree) };
+      return { ...node, tree: delegateBind(ctx, depth, node.tree) };
     case "alt":
       if (node.trees.length === 0) return { type: "neg", path: node.path, dentry: node.dentry };
       if (node.trees.length === 1) {
-        return { type: "delegate", path: node.path, dentry: node.dentry, tree: delegateBind(dtab, namers, depth, node.trees[0] as Node) };
+        return { type: "delegate", path: node.path, dentry: node.dentry, tree: delegateBind(ctx, depth, node.trees[0] as Node) };
       }
       // Unlike bind, every alternate is expanded: this is an explanation.
       return { ...node, trees: node.trees.map((t) => caught(node, t)) };
@@ -141,7 +151,7 @@ function delegateBind(dtab: Dtab, namers: readonly Namer[], depth: number, node:
       if (node.trees.length === 0) return { type: "neg", path: node.path, dentry: node.dentry };
       if (node.trees.length === 1) {
         const only = node.trees[0] as WeightedNode;
-        return { type: "delegate", path: node.path, dentry: node.dentry, tree: delegateBind(dtab, namers, depth, only.tree) };
+        return { type: "delegate", path: node.path, dentry: node.dentry, tree: delegateBind(ctx, depth, only.tree) };
       }
       return { ...node, trees: node.trees.map(({ weight, tree }) => ({ weight, tree: caught(node, tree) })) };
     default: {
@@ -211,8 +221,10 @@ function boundJson(b: BoundName): BoundJson {
   return { addr: { type: "bound", addrs, meta: {} }, id: b.id.show, path: b.residual.show };
 }
 
+/** The message Linkerd shows: a namer's own error text, not our wrapper's. */
 function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  const shown = e instanceof DtabError && e.code === "DTAB_ERR_NAMER_FAILED" && e.cause !== undefined ? e.cause : e;
+  return shown instanceof Error ? shown.message : String(shown);
 }
 
 function render(node: Node): DelegateJson {
@@ -257,6 +269,7 @@ export function delegate(
   dtab: Dtab | string,
   pathOrTree: Path | NameTree<Path> | string,
   namers: readonly Namer[] = [],
+  opts: Pick<BindOptions, "maxLookups"> = {},
 ): DelegateJson {
   const table = typeof dtab === "string" ? Dtab.read(dtab) : dtab;
   const tree: NameTree<Path> =
@@ -266,5 +279,6 @@ export function delegate(
         ? NameTree.leaf(pathOrTree)
         : pathOrTree;
   const root = fromNameTree(Path.empty, Dentry.nop, tree);
-  return render(simplify(delegateBind(table, namers, 0, root)));
+  const spend = lookupBudget(`explaining ${NameTree.show(tree)}`, opts.maxLookups);
+  return render(simplify(delegateBind({ dtab: table, namers, spend }, 0, root)));
 }

@@ -72,14 +72,19 @@ function decodeBase64(header: string, value: string): string {
 export function readFinagleLocalDtab(headers: HeaderSource): Dtab {
   const all = entries(headers);
   const xdtab = all.filter(([k]) => k.startsWith("x-dtab-")).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const dentries: Dentry[] = [];
+  // Pairing is checked for every header before any value is decoded (Finagle's order).
+  const pairs: [[string, string], [string, string]][] = [];
   for (let i = 0; i < xdtab.length; i += 2) {
-    const [aName, aValue] = xdtab[i] as [string, string];
+    const a = xdtab[i] as [string, string];
     const b = xdtab[i + 1];
-    const index = /^x-dtab-(.+)-a$/.exec(aName)?.[1];
+    const index = /^x-dtab-(.+)-a$/.exec(a[0])?.[1];
     if (b === undefined || index === undefined || b[0] !== `x-dtab-${index}-b`) {
-      throw new DtabError("DTAB_ERR_INVALID_HEADER", `Unmatched X-Dtab headers: ${aName} has no matching -b header`);
+      throw new DtabError("DTAB_ERR_INVALID_HEADER", `Unmatched X-Dtab headers: ${a[0]} has no matching -b header`);
     }
+    pairs.push([a, b]);
+  }
+  const dentries: Dentry[] = [];
+  for (const [[aName, aValue], b] of pairs) {
     const prefixText = decodeBase64(aName, aValue);
     const treeText = decodeBase64(b[0], b[1]);
     let prefix: Prefix;
