@@ -5,7 +5,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 /** Imports that climb into another top-level folder, e.g. "../router/x.ts" or "../../namer/y.ts". */
-const into = (folder) => `^(\\.\\./)+${folder}(/|$)`;
+const into = (folder) => `^(\\.\\./)+${folder}`;
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
@@ -30,7 +30,7 @@ export default tseslint.config(
         {
           patterns: [
             { regex: "^(?!\\.{1,2}/)", message: "dtab/ is pure: it imports nothing but its own files (no packages, no node: modules)." },
-            { regex: into("(namer|router|cli|test|bench)"), message: "dtab/ depends on nothing else in the project (dtab ← namer ← router)." },
+            { regex: into("(namer|router|cli|test|bench)(/|$)"), message: "dtab/ depends on nothing else in the project (dtab ← namer ← router)." },
           ],
         },
       ],
@@ -50,7 +50,7 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { regex: into("(router|cli)"), message: "namer/ may import dtab/ only (dtab ← namer ← router)." },
+            { regex: into("(router|cli)(/|$)"), message: "namer/ may import dtab/ only (dtab ← namer ← router)." },
           ],
         },
       ],
@@ -64,8 +64,8 @@ export default tseslint.config(
         {
           paths: [{ name: "ioredis", message: "Only namer/ talks to Redis; the router learns everything from its config and the namer." }],
           patterns: [
-            { regex: into("cli"), message: "router/ must not import the CLI." },
-            { regex: into("namer/(?!client(/|\\.ts$)|wire(/|\\.ts$))"), message: "router/ may use only the namer's client and wire types (namer/client, namer/wire)." },
+            { regex: into("cli(/|$)"), message: "router/ must not import the CLI." },
+            { regex: into("namer(/|$)(?!client(/|\\.ts$)|wire(/|\\.ts$))"), message: "router/ may use only the namer's client and wire types (namer/client, namer/wire)." },
           ],
         },
       ],

@@ -3,11 +3,11 @@
 // entry point with a clear hint when `npm install` has not built it yet.
 const MIN = [22, 12];
 
-export function checkNode(command) {
-  const [major, minor] = process.versions.node.split(".").map(Number);
+export function checkNode(command, version = process.versions.node) {
+  const [major, minor] = version.split(".").map(Number);
   if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
     process.stderr.write(
-      `${command}: Node.js ${MIN.join(".")} or newer is required (24 LTS recommended); this is ${process.version}.\n` +
+      `${command}: Node.js ${MIN.join(".")} or newer is required (24 LTS recommended); this is v${version}.\n` +
         `  Install Node 24 (for example: npm install --prefix ~/.node24 node@24 && export PATH=~/.node24/node_modules/.bin:$PATH)\n`,
     );
     process.exit(1);
