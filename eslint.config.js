@@ -1,6 +1,7 @@
 // Lint rules, including the architecture's one-way dependency rule
 // (DESIGN.md §1): dtab ← namer ← router; ioredis only inside namer/; dtab/
-// pure (no I/O, no Node APIs, no packages).
+// pure (no I/O, no Node APIs, no packages). lib/ is shared plumbing (config
+// loading, logging) that namer/ and router/ may both use.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -40,6 +41,18 @@ export default tseslint.config(
           name,
           message: "dtab/ is pure: no I/O, timers or Node-only globals.",
         })),
+      ],
+    },
+  },
+  {
+    files: ["lib/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "ioredis", message: "Only namer/ talks to Redis." }],
+          patterns: [{ regex: into("(namer|router|cli)(/|$)"), message: "lib/ is shared plumbing below namer/ and router/: it imports only dtab/ and packages." }],
+        },
       ],
     },
   },
