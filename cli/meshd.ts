@@ -6,6 +6,10 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DtabError, Dtab, Path, NameTree, bind, delegate } from "../dtab/index.ts";
 import { formatDelegateTree } from "../dtab/explain.ts";
+import { ConfigError, loadConfig } from "../lib/config.ts";
+import { createLogger } from "../lib/log.ts";
+import { namerConfigSchema, type NamerConfig } from "../namer/config.ts";
+import { startNamer } from "../namer/main.ts";
 import { packageVersion } from "./version.ts";
 
 /** Exit codes shared by meshd and namerctl: 1 bad input / not found / conflict, 2 usage. */
@@ -115,7 +119,71 @@ export function buildProgram(): Command {
     print(opts.json === true ? JSON.stringify(bound, null, 2) : NameTree.show(bound));
   });
 
+  program
+    .command("namer")
+    .description("run a namer: the dtab store and its API (embedded in-memory store when the config names none)")
+    .option("-c, --config <file>", "namer config (YAML); without it: in-memory store, API on 127.0.0.1:4180, admin on 127.0.0.1:9991")
+    .action(async (opts: { config?: string }) => {
+      const config = opts.config === undefined ? namerConfigSchema.parse({}) : await loadConfig(opts.config, namerConfigSchema);
+      await runUntilSignal(config);
+    });
+
+  program
+    .command("validate")
+    .description("check a config file without starting anything; errors name the line and YAML path")
+    .requiredOption("-c, --config <file>", "the config to check")
+    .option("--json", "print the config as meshd reads it (defaults filled in, secrets hidden)")
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const config = await loadConfig(opts.config, namerConfigSchema);
+      if (opts.json === true) print(JSON.stringify(redactConfig(config), null, 2));
+      else print(`${opts.config}: ok (namer: storage ${config.storage.kind}, ${config.interfaces.length} interface(s), admin ${config.admin.ip}:${config.admin.port})`);
+    });
+
   return program;
+}
+
+/** The config with every secret replaced, for printing. */
+function redactConfig(config: NamerConfig): unknown {
+  return JSON.parse(
+    JSON.stringify(config, (key, value: unknown) => {
+      if ((key === "password" || key === "token") && typeof value === "string") return "[redacted]";
+      if (key === "writeTokens" && Array.isArray(value)) return value.map((t: unknown) => (typeof t === "string" ? "[redacted]" : t));
+      if (key === "url" && typeof value === "string") return value.replace(/\/\/[^@/]*@/, "//[redacted]@");
+      return value;
+    }),
+  );
+}
+
+/** Runs the namer until SIGTERM or SIGINT, then shuts it down gracefully; a second signal exits at once. */
+async function runUntilSignal(config: NamerConfig): Promise<void> {
+  const logger = createLogger({ level: config.logging.level, name: "namer" });
+  let namer: Awaited<ReturnType<typeof startNamer>>;
+  try {
+    namer = await startNamer(config, logger);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL") {
+      throw new InputError(`cannot listen on ${err.address ?? "?"}:${err.port ?? "?"}: ${err.code === "EADDRINUSE" ? "the address is already in use" : err.message}`);
+    }
+    throw e;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, "signal received");
+      void namer.close().then(resolve, (e: unknown) => {
+        logger.error({ err: e }, "shutdown failed");
+        resolve();
+      });
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -128,7 +196,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version exit 0; anything else commander rejects is a usage error.
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (e instanceof InputError || e instanceof DtabError) {
+    if (e instanceof InputError || e instanceof DtabError || e instanceof ConfigError) {
       process.stderr.write(`meshd: ${e.message}\n`);
       return EXIT_INVALID;
     }

@@ -2,8 +2,8 @@
 // stdout (pino), with secrets redacted wherever they could appear.
 import { pino, type Logger as PinoLogger } from "pino";
 
-/** The logging surface components take; pino's logger satisfies it, and tests can pass a silent one. */
-export type Logger = Pick<PinoLogger, "debug" | "info" | "warn" | "error" | "child">;
+/** The logger components take: pino's (fastify accepts it as is); tests pass `silentLogger`. */
+export type Logger = PinoLogger;
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 

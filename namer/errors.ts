@@ -35,6 +35,7 @@ export const NAMER_ERRORS = {
     description: "The dtab store (Redis) cannot be reached: writes are refused until it is back; reads are served from the last known state.",
   },
   NAMER_ERR_SHUTTING_DOWN: { status: 503, description: "The namer is shutting down and no longer takes requests." },
+  NAMER_ERR_NO_ROUTE: { status: 404, description: "No API endpoint has that method and path." },
   NAMER_ERR_INTERNAL: { status: 500, description: "An unexpected failure inside the namer; details are in its log." },
 } as const satisfies Record<string, { readonly status: number; readonly description: string }>;
 

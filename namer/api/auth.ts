@@ -1,0 +1,76 @@
+// Who may write: bearer tokens from the interface's config, compared in
+// constant time; with no tokens configured, only loopback clients. The
+// result names the writer for history and audit, never the secret itself.
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { FastifyRequest } from "fastify";
+import { NamerError } from "../errors.ts";
+import type { WriteTokenConfig } from "../config.ts";
+
+interface Token {
+  readonly name: string;
+  readonly digest: Buffer;
+}
+
+/** Optional header namerctl sends with the operator's user name, recorded as part of the actor. */
+export const USER_HEADER = "x-meshd-user";
+
+const digest = (secret: string): Buffer => createHash("sha256").update(secret, "utf8").digest();
+
+/** Resolves configured tokens (reading token files) into digests; secrets are not kept in clear. */
+export async function loadWriteTokens(configured: readonly WriteTokenConfig[] | undefined): Promise<readonly Token[]> {
+  const tokens: Token[] = [];
+  for (const [i, t] of (configured ?? []).entries()) {
+    if (typeof t === "string") tokens.push({ name: `token-${i + 1}`, digest: digest(t) });
+    else if ("token" in t) tokens.push({ name: t.name, digest: digest(t.token) });
+    else {
+      let secret: string;
+      try {
+        secret = (await readFile(t.file, "utf8")).trim();
+      } catch (e) {
+        throw new Error(`write token "${t.name}": cannot read ${t.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      }
+      if (secret === "") throw new Error(`write token "${t.name}": ${t.file} is empty`);
+      tokens.push({ name: t.name, digest: digest(secret) });
+    }
+  }
+  return tokens;
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return a === "::1" || a.startsWith("127.");
+}
+
+function userOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers[USER_HEADER];
+  const user = (Array.isArray(raw) ? raw[0] : raw)?.replace(/[^A-Za-z0-9._@+-]/g, "").slice(0, 64);
+  return user === undefined || user === "" ? undefined : user;
+}
+
+/**
+ * Checks a write request and returns the actor to record. Throws
+ * NAMER_ERR_UNAUTHORIZED (no or wrong token) or NAMER_ERR_FORBIDDEN (no
+ * tokens configured and the client is not on loopback).
+ */
+export function authorizeWrite(request: FastifyRequest, tokens: readonly Token[]): string {
+  const user = userOf(request);
+  if (tokens.length === 0) {
+    if (!isLoopback(request.ip)) {
+      throw new NamerError("NAMER_ERR_FORBIDDEN", `writes from ${request.ip} are refused: this interface has no write tokens, so only loopback clients may write`);
+    }
+    return user ?? "local";
+  }
+  const header = request.headers.authorization;
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match === null) {
+    throw new NamerError("NAMER_ERR_UNAUTHORIZED", "this write needs `Authorization: Bearer <token>` (namerctl: --token or NAMERCTL_TOKEN)");
+  }
+  const presented = digest(match[1] as string);
+  let found: Token | undefined;
+  // Compare against every token so timing does not reveal which one (or whether any) matched.
+  for (const t of tokens) if (timingSafeEqual(t.digest, presented) && found === undefined) found = t;
+  if (found === undefined) throw new NamerError("NAMER_ERR_UNAUTHORIZED", "the bearer token is not one of this interface's write tokens");
+  return user === undefined ? found.name : `${found.name}:${user}`;
+}

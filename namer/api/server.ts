@@ -1,0 +1,73 @@
+// Builds one namer API server (an io.l5d.httpController interface): fastify
+// with the dtab resource, the namer's error handling, write authorization and
+// request metrics. Listening is left to the caller.
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "../../lib/log.ts";
+import type { HttpControllerConfig } from "../config.ts";
+import type { NamerMetrics } from "../metrics.ts";
+import type { DtabStore } from "../store/types.ts";
+import { loadWriteTokens } from "./auth.ts";
+import type { ApiContext } from "./context.ts";
+import { DTAB_MEDIA_TYPE, dtabRoutes } from "./dtabs.ts";
+import { errorHandler, notFoundHandler } from "./errors.ts";
+import { StreamRegistry } from "./stream.ts";
+
+export interface NamerApi {
+  readonly app: FastifyInstance;
+  readonly streams: StreamRegistry;
+  /**
+   * Ends every watch stream, stops accepting, lets in-flight requests finish
+   * for up to `graceMs`, then closes whatever connections remain.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function buildNamerApi(options: {
+  readonly store: DtabStore;
+  readonly config: HttpControllerConfig;
+  readonly metrics: NamerMetrics;
+  readonly logger: Logger;
+}): Promise<NamerApi> {
+  const { store, config, metrics } = options;
+  const streams = new StreamRegistry();
+  const ctx: ApiContext = {
+    store,
+    tokens: await loadWriteTokens(config.writeTokens),
+    allowUnconditionalWrites: config.allowUnconditionalWrites,
+    keepAliveMs: config.watchKeepAliveMs,
+    streams,
+    metrics,
+  };
+  const app = fastify({
+    // pino is what fastify logs with; its generic logger type just does not line up with ours.
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxBodyBytes,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+  });
+  app.addContentTypeParser(DTAB_MEDIA_TYPE, { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  await app.register(dtabRoutes(ctx));
+  return {
+    app,
+    streams,
+    async close(graceMs = 5_000) {
+      streams.closeAll();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      const closed = app.close();
+      await Promise.race([closed, grace]);
+      clearTimeout(timer);
+      // Keep-alive connections a client left open (a watcher that went away) must not hold shutdown.
+      app.server.closeAllConnections();
+      await closed;
+    },
+  };
+}

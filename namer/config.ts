@@ -1,0 +1,97 @@
+// The namer's configuration: where dtabs are stored, which APIs it serves,
+// its admin port and logging. Linkerd/namerd key and `kind` names, strictly
+// validated (see lib/config.ts for loading and error reporting).
+import { z } from "zod";
+import { ip, logLevel, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts";
+
+/** The embedded store: in memory, persisted to `dataDir` when given. */
+const inMemoryStorage = z.strictObject({
+  kind: z.literal("io.l5d.inMemory"),
+  /** Initial dtabs by namespace (dtab text), used when there is no persisted data yet. */
+  namespaces: z.record(z.string(), z.string()).optional(),
+  /** Directory for dtabs.json; without it everything is lost on restart. */
+  dataDir: z.string().min(1).optional(),
+  /** Versions kept per namespace for history and rollback. */
+  historySize: positiveInt.default(50),
+  /** Audit records kept per namespace. */
+  auditSize: positiveInt.default(1000),
+});
+
+const redisStorage = z
+  .strictObject({
+    kind: z.literal("redis"),
+    /** redis://[user:password@]host:port[/db]; ignored when `sentinels` is set. */
+    url: z.string().min(1).optional(),
+    /** Sentinel addresses for high availability (with `name`, the master's name). */
+    sentinels: z.array(z.strictObject({ host: z.string().min(1), port })).min(1).optional(),
+    name: z.string().min(1).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    db: z.number().int().min(0).optional(),
+    /** Prefix of every key (and the change channel). */
+    prefix: z.string().min(1).default("meshd:"),
+    historySize: positiveInt.default(50),
+    auditSize: positiveInt.default(1000),
+    /** After each write, WAIT for this many replicas (at most timeoutMs) and report the result. */
+    waitForReplicas: z.strictObject({ replicas: positiveInt, timeoutMs: positiveInt }).optional(),
+    /** A Redis command taking longer than this fails (ms). */
+    commandTimeoutMs: positiveInt.default(2000),
+    /** How often versions are re-read as a safety net against missed events (ms). */
+    versionCheckIntervalMs: positiveInt.default(10_000),
+  })
+  .refine((s) => s.sentinels === undefined || s.name !== undefined, {
+    message: "sentinels need `name`, the name of the master they monitor",
+    path: ["name"],
+  });
+
+const storage = withKindAliases(
+  { inMemory: "io.l5d.inMemory", memory: "io.l5d.inMemory", "io.l5d.redis": "redis" },
+  z.discriminatedUnion("kind", [inMemoryStorage, redisStorage]),
+);
+
+/** A write token: the secret itself (from ${ENV}), or named, from a value or a file. */
+const writeToken = z.union([
+  z.string().min(1, "a write token is empty (is its environment variable set?)"),
+  z.strictObject({ name: z.string().min(1), token: z.string().min(1, "a write token is empty (is its environment variable set?)") }),
+  z.strictObject({ name: z.string().min(1), file: z.string().min(1) }),
+]);
+
+const httpController = z.strictObject({
+  kind: z.literal("io.l5d.httpController"),
+  ip: ip.default("127.0.0.1"),
+  port: port.default(4180),
+  /**
+   * Bearer tokens that may write (POST/PUT/DELETE). Without any, writes are
+   * accepted only from loopback clients.
+   */
+  writeTokens: z.array(writeToken).optional(),
+  /** namerd's behaviour: PUT and DELETE without If-Match. Off: they get 428. */
+  allowUnconditionalWrites: z.boolean().default(false),
+  /** Largest request body accepted (bytes). */
+  maxBodyBytes: positiveInt.default(1024 * 1024),
+  /** An idle watch stream gets an empty line this often so dead peers are noticed (ms; 0 turns it off). */
+  watchKeepAliveMs: millis.default(30_000),
+});
+
+const iface = withKindAliases({ httpController: "io.l5d.httpController" }, z.discriminatedUnion("kind", [httpController]));
+
+const admin = z.strictObject({
+  ip: ip.default("127.0.0.1"),
+  port: port.default(9991),
+});
+
+export const namerConfigSchema = z.strictObject({
+  storage: storage.default({ kind: "io.l5d.inMemory", historySize: 50, auditSize: 1000 }),
+  interfaces: z.array(iface).min(1).default([
+    { kind: "io.l5d.httpController", ip: "127.0.0.1", port: 4180, allowUnconditionalWrites: false, maxBodyBytes: 1024 * 1024, watchKeepAliveMs: 30_000 },
+  ]),
+  admin: admin.default({ ip: "127.0.0.1", port: 9991 }),
+  logging: z.strictObject({ level: logLevel.default("info") }).default({ level: "info" }),
+  /** On SIGTERM, how long in-flight requests get to finish (ms). */
+  shutdownGraceMs: millis.default(10_000),
+});
+
+export type NamerConfig = z.output<typeof namerConfigSchema>;
+export type StorageConfig = NamerConfig["storage"];
+export type HttpControllerConfig = NamerConfig["interfaces"][number];
+export type WriteTokenConfig = NonNullable<HttpControllerConfig["writeTokens"]>[number];

@@ -1,0 +1,116 @@
+// Runs a namer from its config: opens the dtab store, serves each API
+// interface and the admin port, and shuts down in order (readiness off,
+// watch streams ended, in-flight requests drained, store closed).
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "../lib/log.ts";
+import { buildAdmin } from "./admin.ts";
+import { buildNamerApi, type NamerApi } from "./api/server.ts";
+import type { NamerConfig, StorageConfig } from "./config.ts";
+import { createNamerMetrics } from "./metrics.ts";
+import { MemoryDtabStore } from "./store/memory.ts";
+import { RedisDtabStore } from "./store/redis.ts";
+import type { DtabStore } from "./store/types.ts";
+
+export interface RunningNamer {
+  readonly store: DtabStore;
+  /** Base URLs of the API interfaces, in config order, e.g. http://127.0.0.1:4180 */
+  readonly apiUrls: readonly string[];
+  readonly adminUrl: string;
+  /** Graceful stop: not ready, streams ended, requests drained (at most graceMs), store closed. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** A Redis URL fit for logs: credentials removed. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "" || u.username !== "") {
+      u.username = "";
+      u.password = "";
+    }
+    return u.toString();
+  } catch {
+    return "<unparsable url>";
+  }
+}
+
+export async function openStore(storage: StorageConfig, logger: Logger): Promise<DtabStore> {
+  if (storage.kind === "io.l5d.inMemory") {
+    return MemoryDtabStore.open({
+      ...(storage.namespaces === undefined ? {} : { namespaces: storage.namespaces }),
+      ...(storage.dataDir === undefined ? {} : { dataDir: storage.dataDir }),
+      historySize: storage.historySize,
+      auditSize: storage.auditSize,
+      logger,
+    });
+  }
+  const { kind: _kind, ...redis } = storage;
+  return RedisDtabStore.open({ ...redis, logger });
+}
+
+function describeStorage(storage: StorageConfig): string {
+  if (storage.kind === "io.l5d.inMemory") {
+    return storage.dataDir === undefined ? "in memory (not persisted)" : `in memory, persisted to ${storage.dataDir}`;
+  }
+  if (storage.sentinels !== undefined) return `redis via sentinels ${storage.sentinels.map((s) => `${s.host}:${s.port}`).join(", ")} (master ${storage.name ?? "?"})`;
+  return `redis at ${redactUrl(storage.url ?? "redis://127.0.0.1:6379")}`;
+}
+
+function urlOf(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export async function startNamer(config: NamerConfig, logger: Logger): Promise<RunningNamer> {
+  const store = await openStore(config.storage, logger);
+  logger.info({ storage: describeStorage(config.storage) }, "dtab store opened");
+  const metrics = createNamerMetrics(store);
+  let closing = false;
+  let listening = false;
+  const apis: NamerApi[] = [];
+  const admin = buildAdmin({
+    store,
+    metrics,
+    logger,
+    readiness: {
+      notReadyReason: () => {
+        if (closing) return "shutting down";
+        if (!listening) return "starting";
+        if (!store.health().synced) return `dtab store not loaded yet: ${store.health().detail}`;
+        return undefined;
+      },
+    },
+  });
+  try {
+    for (const iface of config.interfaces) {
+      const api = await buildNamerApi({ store, config: iface, metrics, logger });
+      apis.push(api);
+      await api.app.listen({ host: iface.ip, port: iface.port });
+      const auth = iface.writeTokens === undefined || iface.writeTokens.length === 0 ? "writes from loopback only (no write tokens)" : `writes need one of ${iface.writeTokens.length} bearer token(s)`;
+      logger.info({ url: urlOf(api.app), auth }, "namer API listening");
+    }
+    await admin.listen({ host: config.admin.ip, port: config.admin.port });
+    logger.info({ url: urlOf(admin) }, "namer admin listening");
+  } catch (e) {
+    await Promise.allSettled([...apis.map((a) => a.close()), admin.close(), store.close()]);
+    throw e;
+  }
+  listening = true;
+
+  return {
+    store,
+    apiUrls: apis.map((a) => urlOf(a.app)),
+    adminUrl: urlOf(admin),
+    async close(graceMs = config.shutdownGraceMs) {
+      if (closing) return;
+      closing = true;
+      logger.info({ graceMs }, "namer shutting down");
+      await Promise.allSettled(apis.map((a) => a.close(graceMs)));
+      await admin.close();
+      await store.close();
+      logger.info("namer stopped");
+    },
+  };
+}
