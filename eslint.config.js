@@ -9,7 +9,7 @@ import tseslint from "typescript-eslint";
 const into = (folder) => `^(\\.\\./)+${folder}`;
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".scratch/**"] },
   js.configs.recommended,
   {
     files: ["bin/**/*.js"],

@@ -60,7 +60,7 @@ export function authorizeWrite(request: FastifyRequest, tokens: readonly Token[]
     if (!isLoopback(request.ip)) {
       throw new NamerError("NAMER_ERR_FORBIDDEN", `writes from ${request.ip} are refused: this interface has no write tokens, so only loopback clients may write`);
     }
-    return user ?? "local";
+    return user === undefined ? "local" : `local:${user}`;
   }
   const header = request.headers.authorization;
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -222,7 +222,10 @@ export function dtabRoutes(ctx: ApiContext) {
       if (typeof target !== "string" || !/^[1-9][0-9]*$/.test(target)) {
         throw new NamerError("NAMER_ERR_INVALID_REQUEST", 'rollback needs the version to restore: ?version=N or a JSON body {"version": "N"}');
       }
-      const result = await store.rollback(ns, target, ifMatch(request), who);
+      // Like PUT: the version being replaced is required, except when restoring a deleted
+      // namespace (there is no current version to name).
+      const expected = (await store.get(ns)) === undefined ? ifMatch(request) : requireCondition(request, "rollback");
+      const result = await store.rollback(ns, target, expected, who);
       logWrite(request, "rollback", ns, result);
       writeHeaders(reply, result);
       reply.type("application/json; charset=utf-8").send(JSON.stringify({ namespace: ns, version: result.version, restoredVersion: target }) + "\n");

@@ -3,7 +3,10 @@
 // outages can kill it (SIGKILL) and start it again on the same port.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 
 export interface RedisServer {
@@ -35,6 +38,7 @@ export async function freePort(host = HOST): Promise<number> {
 }
 
 function launch(port: number, extraArgs: readonly string[]): Promise<ChildProcess> {
+  // Later arguments win, so extraArgs can turn persistence back on.
   const args = ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--protected-mode", "yes", ...extraArgs];
   const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -74,6 +78,16 @@ async function waitExit(child: ChildProcess, signal: NodeJS.Signals): Promise<vo
   const exited = once(child, "exit");
   child.kill(signal);
   await exited;
+}
+
+/**
+ * Arguments that make a test server durable across kill/start: an append-only
+ * file in a fresh temp dir, fsynced on every write, so an outage test can kill
+ * Redis and get its data back.
+ */
+export function persistentArgs(): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "meshd-redis-"));
+  return ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always"];
 }
 
 /** Starts a redis-server on a free port; retries if another process takes the port first. */

@@ -221,7 +221,9 @@ describe("history, audit and rollback", () => {
     expect(rolled.status).toBe(200);
     expect(await rolled.json()).toEqual({ namespace: "default", version: "4", restoredVersion: "1" });
     expect(await (await fetch(`${url}/api/1/dtabs/default`, { headers: { accept: "application/dtab" } })).text()).toBe("/svc=>/v1\n");
-    const unknown = await fetch(`${url}/api/1/dtabs/default/rollback`, { method: "POST", headers: json, body: JSON.stringify({ version: "99" }) });
+    const unconditional = await fetch(`${url}/api/1/dtabs/default/rollback?version=2`, { method: "POST" });
+    expect(unconditional.status).toBe(428);
+    const unknown = await fetch(`${url}/api/1/dtabs/default/rollback`, { method: "POST", headers: { ...json, "if-match": "4" }, body: JSON.stringify({ version: "99" }) });
     expect(unknown.status).toBe(404);
     expect(await errorCode(unknown)).toBe("NAMER_ERR_VERSION_UNKNOWN");
 

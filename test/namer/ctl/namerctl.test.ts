@@ -306,11 +306,11 @@ describe("namerctl dtab delete, history, rollback, diff", () => {
     ok(await ctl(["dtab", "update", "history-1", file("history.dtab", CANARY)]));
     const text = ok(await ctl(["dtab", "history", "history-1"])).stdout.split("\n");
     expect(text[0]).toMatch(/^VERSION\s+ACTION\s+WHEN\s+WHO\s+FROM$/);
-    expect(text[1]).toMatch(/^2\s+update\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+alice\s+127\.0\.0\.1$/);
+    expect(text[1]).toMatch(/^2\s+update\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+local:alice\s+127\.0\.0\.1$/);
     expect(text[2]).toMatch(/^1\s+create\s+/);
     const json = JSON.parse(ok(await ctl(["dtab", "history", "history-1", "--json", "--limit", "1"])).stdout) as Array<Record<string, unknown>>;
     expect(json).toHaveLength(1);
-    expect(json[0]).toMatchObject({ version: "2", action: "update", actor: "alice", previousVersion: "1" });
+    expect(json[0]).toMatchObject({ version: "2", action: "update", actor: "local:alice", previousVersion: "1" });
   });
 
   it("rolls back to an earlier version with If-Match, printing what changed", async () => {
