@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { namerConfigSchema, type NamerConfig } from "../namer/config.ts";
 import { startNamer } from "../namer/main.ts";
-import { packageVersion } from "./version.ts";
+import { packageRoot, packageVersion } from "./version.ts";
 
 /** Exit codes shared by meshd and namerctl: 1 bad input / not found / conflict, 2 usage. */
 export const EXIT_INVALID = 1;
@@ -129,6 +129,42 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("demo")
+    .description("a one-machine demo on the embedded store (no Redis): a namer seeded with an example dtab, and what to try")
+    .option("--data-dir <dir>", "where the demo keeps its dtabs", ".meshd/demo")
+    .option("--port <port>", "namer API port", (v) => Number(v), 4180)
+    .option("--admin-port <port>", "namer admin port", (v) => Number(v), 9991)
+    .action(async (opts: { dataDir: string; port: number; adminPort: number }) => {
+      const seed = readInput(`${packageRoot()}examples/dtabs/default.dtab`);
+      const config = namerConfigSchema.parse({
+        storage: { kind: "io.l5d.inMemory", dataDir: opts.dataDir, namespaces: { default: seed } },
+        interfaces: [{ kind: "io.l5d.httpController", port: opts.port }],
+        admin: { port: opts.adminPort },
+        logging: { level: "warn" },
+      });
+      await runUntilSignal(config, (namer) => {
+        const api = namer.apiUrls[0] ?? "";
+        print(
+          [
+            "meshd demo is running on its embedded store (no Redis needed).",
+            `  namer API    ${api}   (dtabs persisted in ${opts.dataDir})`,
+            `  namer admin  ${namer.adminUrl}/ready`,
+            "",
+            "Try:",
+            `  curl -s ${api}/api/1/dtabs/default`,
+            "  npx namerctl dtab get default",
+            "  npx namerctl dtab history default",
+            "  npx namerctl dtab edit default          # opens $EDITOR; saves with compare-and-set",
+            `  curl -sN '${api}/api/1/dtabs/default?watch=true'   # every change, as it happens`,
+            "  npx meshd dtab delegate --dtab-file examples/dtabs/default.dtab /svc/web",
+            "",
+            "Stop with Ctrl-C.",
+          ].join("\n"),
+        );
+      });
+    });
+
+  program
     .command("validate")
     .description("check a config file without starting anything; errors name the line and YAML path")
     .requiredOption("-c, --config <file>", "the config to check")
@@ -155,7 +191,7 @@ function redactConfig(config: NamerConfig): unknown {
 }
 
 /** Runs the namer until SIGTERM or SIGINT, then shuts it down gracefully; a second signal exits at once. */
-async function runUntilSignal(config: NamerConfig): Promise<void> {
+async function runUntilSignal(config: NamerConfig, onStarted?: (namer: Awaited<ReturnType<typeof startNamer>>) => void): Promise<void> {
   const logger = createLogger({ level: config.logging.level, name: "namer" });
   let namer: Awaited<ReturnType<typeof startNamer>>;
   try {
@@ -167,6 +203,7 @@ async function runUntilSignal(config: NamerConfig): Promise<void> {
     }
     throw e;
   }
+  onStarted?.(namer);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

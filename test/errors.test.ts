@@ -3,9 +3,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DTAB_ERRORS, DtabError } from "../dtab/index.ts";
+import { CONFIG_ERRORS } from "../lib/config.ts";
+import { NAMER_ERRORS, NamerError } from "../namer/errors.ts";
 
 const CATALOGUES: Record<string, Record<string, { status: number; description: string }>> = {
   DTAB: DTAB_ERRORS,
+  NAMER: NAMER_ERRORS,
+  CONFIG: CONFIG_ERRORS,
 };
 
 const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
@@ -35,10 +39,13 @@ describe("error catalogues", () => {
     expect(documented.sort()).toEqual(all.map((e) => e.code).sort());
   });
 
-  it("give DtabError the status of its code", () => {
+  it("give each error class the status of its code", () => {
     const e = new DtabError("DTAB_ERR_UNKNOWN_NAMER", "x");
     expect(e.status).toBe(502);
     expect(e.code).toBe("DTAB_ERR_UNKNOWN_NAMER");
     expect(e.name).toBe("DtabError");
+    const n = new NamerError("NAMER_ERR_VERSION_MISMATCH", "x", { cause: e });
+    expect(n.status).toBe(412);
+    expect(n.cause).toBe(e);
   });
 });

@@ -1,7 +1,10 @@
 // The namer's dtab API over real sockets: namerd's status codes and bodies,
 // compare-and-set with ETag/If-Match, write authorization, history, audit,
 // rollback, watch streams, and 100 writers racing on one namespace.
+import { mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../lib/log.ts";
 import type { HttpControllerConfig } from "../../../namer/config.ts";
@@ -197,6 +200,17 @@ describe("write authorization", () => {
     expect(history[0]?.source).toBe("127.0.0.1");
     // Reads stay open.
     expect((await fetch(`${url}/api/1/dtabs/default`)).status).toBe(200);
+  });
+
+  it("reads tokens from files, trimmed, and refuses to start on an unreadable or empty one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "meshd-token-"));
+    writeFileSync(join(dir, "ops"), "from-a-file\n");
+    writeFileSync(join(dir, "empty"), "\n");
+    const { url } = await startApi({ writeTokens: [{ name: "ops", file: join(dir, "ops") }] });
+    expect((await create(url, "a", "/a=>/b", { authorization: "Bearer from-a-file" })).status).toBe(204);
+    expect((await (await fetch(`${url}/api/1/dtabs/a/history`)).json()) as unknown).toMatchObject([{ actor: "ops" }]);
+    await expect(startApi({ writeTokens: [{ name: "gone", file: join(dir, "missing") }] })).rejects.toThrow(/write token "gone": cannot read .*missing: ENOENT/);
+    await expect(startApi({ writeTokens: [{ name: "blank", file: join(dir, "empty") }] })).rejects.toThrow(/write token "blank": .* is empty/);
   });
 });
 
