@@ -94,12 +94,15 @@ export function dtabRoutes(ctx: ApiContext) {
 
   const writer = (request: FastifyRequest) => ({ actor: authorizeWrite(request, ctx.tokens), source: request.ip });
 
-  const logWrite = (request: FastifyRequest, action: string, ns: string, result: WriteResult): void => {
+  /** Records a successful write (metrics, log) and puts its version (and replication) on the response. */
+  const written = (request: FastifyRequest, reply: FastifyReply, action: string, ns: string, result: WriteResult): FastifyReply => {
     ctx.metrics.writes.inc({ action, result: "ok" });
     request.log.info({ namespace: ns, action, version: result.version, replication: result.replication }, `dtab ${action}`);
     if (result.replication !== undefined && result.replication.acknowledged < result.replication.requested) {
       request.log.warn({ namespace: ns, replication: result.replication }, "write acknowledged by fewer replicas than requested");
     }
+    writeHeaders(reply, result);
+    return reply;
   };
 
   const requireCondition = (request: FastifyRequest, verb: string): string | undefined => {
@@ -173,9 +176,7 @@ export function dtabRoutes(ctx: ApiContext) {
       const who = writer(request);
       const dtab = bodyDtab(request);
       const result = await store.create(ns, dtab, who);
-      logWrite(request, "create", ns, result);
-      writeHeaders(reply, result);
-      reply.code(204).send();
+      written(request, reply, "create", ns, result).code(204).send();
     });
 
     app.put("/api/1/dtabs/:ns", async (request: NsRequest, reply) => {
@@ -184,9 +185,7 @@ export function dtabRoutes(ctx: ApiContext) {
       const expected = requireCondition(request, "PUT");
       const dtab = bodyDtab(request);
       const result = expected === undefined ? await store.put(ns, dtab, who) : await store.update(ns, dtab, expected, who);
-      logWrite(request, "update", ns, result);
-      writeHeaders(reply, result);
-      reply.code(204).send();
+      written(request, reply, "update", ns, result).code(204).send();
     });
 
     app.delete("/api/1/dtabs/:ns", async (request: NsRequest, reply) => {
@@ -194,9 +193,7 @@ export function dtabRoutes(ctx: ApiContext) {
       const who = writer(request);
       const expected = requireCondition(request, "DELETE");
       const result = await store.delete(ns, expected, who);
-      logWrite(request, "delete", ns, result);
-      writeHeaders(reply, result);
-      reply.code(204).send();
+      written(request, reply, "delete", ns, result).code(204).send();
     });
 
     app.get("/api/1/dtabs/:ns/history", async (request: NsRequest, reply) => {
@@ -226,9 +223,7 @@ export function dtabRoutes(ctx: ApiContext) {
       // namespace (there is no current version to name).
       const expected = (await store.get(ns)) === undefined ? ifMatch(request) : requireCondition(request, "rollback");
       const result = await store.rollback(ns, target, expected, who);
-      logWrite(request, "rollback", ns, result);
-      writeHeaders(reply, result);
-      reply.type("application/json; charset=utf-8").send(JSON.stringify({ namespace: ns, version: result.version, restoredVersion: target }) + "\n");
+      written(request, reply, "rollback", ns, result).type("application/json; charset=utf-8").send(JSON.stringify({ namespace: ns, version: result.version, restoredVersion: target }) + "\n");
     });
   };
 }

@@ -16,7 +16,7 @@ import {
   authorOf,
   DEFAULT_AUDIT_SIZE,
   DEFAULT_HISTORY_SIZE,
-  DtabState,
+  StateBackedStore,
   findRollbackTarget,
   historyEntrySchema,
   limited,
@@ -33,7 +33,6 @@ import type {
   HistoryEntry,
   StoreHealth,
   Unsubscribe,
-  VersionedDtab,
   WriteContext,
   WriteResult,
 } from "./types.ts";
@@ -68,8 +67,7 @@ const persistedSchema = z.object({
 });
 type Persisted = z.infer<typeof persistedSchema>;
 
-export class MemoryDtabStore implements DtabStore {
-  readonly #state: DtabState;
+export class MemoryDtabStore extends StateBackedStore implements DtabStore {
   readonly #history = new Map<string, readonly HistoryEntry[]>();
   readonly #audit = new Map<string, readonly AuditEntry[]>();
   readonly #file: string | undefined;
@@ -82,8 +80,9 @@ export class MemoryDtabStore implements DtabStore {
   #closed = false;
 
   private constructor(options: MemoryDtabStoreOptions) {
-    this.#logger = options.logger ?? silentLogger;
-    this.#state = new DtabState(this.#logger);
+    const logger = options.logger ?? silentLogger;
+    super(logger);
+    this.#logger = logger;
     this.#file = options.dataDir === undefined ? undefined : join(options.dataDir, DATA_FILE);
     this.#historySize = positiveInteger("historySize", options.historySize ?? DEFAULT_HISTORY_SIZE);
     this.#auditSize = positiveInteger("auditSize", options.auditSize ?? DEFAULT_AUDIT_SIZE);
@@ -97,32 +96,14 @@ export class MemoryDtabStore implements DtabStore {
     return store;
   }
 
-  async list(): Promise<readonly string[]> {
-    return this.#state.list();
-  }
 
-  async get(namespace: string): Promise<VersionedDtab | undefined> {
-    return this.#state.get(namespace);
-  }
 
-  create(namespace: string, dtab: Dtab, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "create", dtab }, ctx);
-  }
 
-  update(namespace: string, dtab: Dtab, expectedVersion: string, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "update", dtab, expectedVersion }, ctx);
-  }
 
-  put(namespace: string, dtab: Dtab, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "put", dtab }, ctx);
-  }
 
-  delete(namespace: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "delete", expectedVersion }, ctx);
-  }
 
   rollback(namespace: string, toVersion: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(
+    return this.commit(
       namespace,
       () => {
         const target = findRollbackTarget(namespace, this.#history.get(namespace) ?? [], toVersion);
@@ -140,13 +121,7 @@ export class MemoryDtabStore implements DtabStore {
     return limited(this.#audit.get(namespace) ?? [], limit);
   }
 
-  watchNamespaces(listener: (namespaces: readonly string[]) => void): Unsubscribe {
-    return this.#state.watchNamespaces(listener);
-  }
 
-  watch(namespace: string, listener: (state: VersionedDtab | undefined) => void): Unsubscribe {
-    return this.#state.watch(namespace, listener);
-  }
 
   health(): StoreHealth {
     const where = this.#file === undefined ? "in memory only" : `persisted to ${this.#file}`;
@@ -165,13 +140,13 @@ export class MemoryDtabStore implements DtabStore {
   }
 
   /** `request` may be a function so a rollback looks its target up inside the queue, against the history it will change. */
-  #write(namespace: string, request: WriteRequest | (() => WriteRequest), ctx: WriteContext | undefined): Promise<WriteResult> {
+  protected override commit(namespace: string, request: WriteRequest | (() => WriteRequest), ctx: WriteContext | undefined): Promise<WriteResult> {
     if (this.#closed) return Promise.reject(new NamerError("NAMER_ERR_SHUTTING_DOWN", "the dtab store is closed"));
     const author = authorOf(ctx);
     const run = async (): Promise<WriteResult> => {
       const req = typeof request === "function" ? request() : request;
-      const plan = planWrite(namespace, this.#state.state(namespace), req, author, this.#now().toISOString());
-      await this.#commit([plan]);
+      const plan = planWrite(namespace, this.state.state(namespace), req, author, this.#now().toISOString());
+      await this.#apply([plan]);
       return { namespace, version: plan.state.version };
     };
     const result = this.#tail.then(run);
@@ -180,7 +155,7 @@ export class MemoryDtabStore implements DtabStore {
   }
 
   /** Persists first, then makes the writes visible: a write that could not be saved never happened. */
-  async #commit(plans: readonly WritePlan[]): Promise<void> {
+  async #apply(plans: readonly WritePlan[]): Promise<void> {
     const history = new Map(this.#history);
     const audit = new Map(this.#audit);
     for (const { state, history: h, audit: a } of plans) {
@@ -188,13 +163,13 @@ export class MemoryDtabStore implements DtabStore {
       audit.set(state.namespace, [a, ...(audit.get(state.namespace) ?? [])].slice(0, this.#auditSize));
     }
     if (this.#file !== undefined) {
-      const states = new Map(this.#state.states().map((s) => [s.namespace, s]));
+      const states = new Map(this.state.states().map((s) => [s.namespace, s]));
       for (const { state } of plans) states.set(state.namespace, state);
       await this.#save(this.#file, { states: [...states.values()], history, audit });
     }
     for (const [namespace, entries] of history) this.#history.set(namespace, entries);
     for (const [namespace, entries] of audit) this.#audit.set(namespace, entries);
-    for (const { state } of plans) this.#state.apply(state);
+    for (const { state } of plans) this.state.apply(state);
   }
 
   async #save(
@@ -261,7 +236,7 @@ export class MemoryDtabStore implements DtabStore {
         }
         return planWrite(namespace, undefined, { op: "create", dtab }, SEED_AUTHOR, at);
       });
-    await this.#commit(plans);
+    await this.#apply(plans);
   }
 
   /** Loads a persisted file; anything unreadable is an error naming the file, never silently replaced. */
@@ -291,8 +266,8 @@ export class MemoryDtabStore implements DtabStore {
     }
     for (const [namespace, entries] of Object.entries(doc.history)) this.#history.set(namespace, entries.slice(0, this.#historySize));
     for (const [namespace, entries] of Object.entries(doc.audit)) this.#audit.set(namespace, entries.slice(0, this.#auditSize));
-    for (const state of states) this.#state.apply(state);
-    this.#logger.info({ file, namespaces: this.#state.list().length }, "dtab store loaded");
+    for (const state of states) this.state.apply(state);
+    this.#logger.info({ file, namespaces: this.state.list().length }, "dtab store loaded");
   }
 
   /** Temp files of a save interrupted by a crash; the real file is intact (rename is atomic), so they are garbage. */

@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { z } from "zod";
-import type { Dtab } from "../../dtab/index.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { NamerError } from "../errors.ts";
 import {
@@ -16,7 +15,7 @@ import {
   authorOf,
   DEFAULT_AUDIT_SIZE,
   DEFAULT_HISTORY_SIZE,
-  DtabState,
+  StateBackedStore,
   existsError,
   findRollbackTarget,
   historyEntrySchema,
@@ -35,7 +34,6 @@ import type {
   HistoryEntry,
   StoreHealth,
   Unsubscribe,
-  VersionedDtab,
   WriteContext,
   WriteResult,
 } from "./types.ts";
@@ -156,8 +154,7 @@ const eventSchema = z.union([
 const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|NOREPLICAS|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|MISCONF|OOM)\b/;
 const SNAPSHOT_BATCH = 500;
 
-export class RedisDtabStore implements DtabStore {
-  readonly #state: DtabState;
+export class RedisDtabStore extends StateBackedStore implements DtabStore {
   readonly #client: ScriptedRedis;
   /** Pub/sub needs a connection of its own. */
   readonly #subscriber: Redis;
@@ -192,8 +189,9 @@ export class RedisDtabStore implements DtabStore {
   #closed = false;
 
   private constructor(options: RedisDtabStoreOptions) {
-    this.#logger = options.logger ?? silentLogger;
-    this.#state = new DtabState(this.#logger);
+    const logger = options.logger ?? silentLogger;
+    super(logger);
+    this.#logger = logger;
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#channel = eventsChannel(this.#prefix);
     this.#historySize = positiveInteger("historySize", options.historySize ?? DEFAULT_HISTORY_SIZE);
@@ -279,35 +277,17 @@ export class RedisDtabStore implements DtabStore {
     }
   }
 
-  async list(): Promise<readonly string[]> {
-    return this.#state.list();
-  }
 
-  async get(namespace: string): Promise<VersionedDtab | undefined> {
-    return this.#state.get(namespace);
-  }
 
-  create(namespace: string, dtab: Dtab, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "create", dtab }, ctx);
-  }
 
-  update(namespace: string, dtab: Dtab, expectedVersion: string, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "update", dtab, expectedVersion }, ctx);
-  }
 
-  put(namespace: string, dtab: Dtab, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "put", dtab }, ctx);
-  }
 
-  delete(namespace: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
-    return this.#write(namespace, { op: "delete", expectedVersion }, ctx);
-  }
 
   async rollback(namespace: string, toVersion: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
     // A version's dtab never changes, so looking it up before the script
     // cannot restore the wrong dtab; the script still checks expectedVersion.
     const target = findRollbackTarget(namespace, await this.#historyEntries(namespace, -1), toVersion);
-    return this.#write(namespace, { op: "rollback", dtab: target.dtab, restoredVersion: toVersion, expectedVersion }, ctx);
+    return this.commit(namespace, { op: "rollback", dtab: target.dtab, restoredVersion: toVersion, expectedVersion }, ctx);
   }
 
   async history(namespace: string, limit?: number): Promise<readonly HistoryEntry[]> {
@@ -320,13 +300,7 @@ export class RedisDtabStore implements DtabStore {
     return this.#readList(`read the audit of namespace "${namespace}"`, dtabKeys(this.#prefix, namespace).audit, end, auditEntrySchema);
   }
 
-  watchNamespaces(listener: (namespaces: readonly string[]) => void): Unsubscribe {
-    return this.#state.watchNamespaces(listener);
-  }
 
-  watch(namespace: string, listener: (state: VersionedDtab | undefined) => void): Unsubscribe {
-    return this.#state.watch(namespace, listener);
-  }
 
   health(): StoreHealth {
     const synced = this.#synced;
@@ -450,7 +424,7 @@ export class RedisDtabStore implements DtabStore {
       this.#requestSnapshot();
       return;
     }
-    this.#state.apply(state);
+    this.state.apply(state);
   }
 
   #healthChanged(): void {
@@ -505,7 +479,7 @@ export class RedisDtabStore implements DtabStore {
   }
 
   async #snapshot(): Promise<void> {
-    const since = this.#state.mark();
+    const since = this.state.mark();
     const keys = await this.#stateKeys();
     const namespaces = new Set<string>();
     const states: NamespaceState[] = [];
@@ -526,10 +500,10 @@ export class RedisDtabStore implements DtabStore {
         if (state !== undefined) states.push(state);
       });
     }
-    this.#state.reconcile({ states, namespaces }, since);
+    this.state.reconcile({ states, namespaces }, since);
     if (!this.#synced) {
       this.#synced = true;
-      this.#logger.info({ redis: this.#address, namespaces: this.#state.list().length }, "dtab snapshot loaded from Redis");
+      this.#logger.info({ redis: this.#address, namespaces: this.state.list().length }, "dtab snapshot loaded from Redis");
       for (const waiter of this.#syncWaiters.splice(0)) waiter.resolve();
     }
     this.#healthChanged();
@@ -551,8 +525,8 @@ export class RedisDtabStore implements DtabStore {
       const replies = keys.length === 0 ? [] : ((await this.#command("check dtab versions", () => pipeline.exec())) ?? []);
       const found = new Map(keys.map(({ namespace }, i) => [namespace, replies[i]?.[1]]));
       const differs =
-        [...found].some(([namespace, version]) => this.#state.state(namespace)?.version !== version) ||
-        this.#state.states().some((s) => !found.has(s.namespace));
+        [...found].some(([namespace, version]) => this.state.state(namespace)?.version !== version) ||
+        this.state.states().some((s) => !found.has(s.namespace));
       if (differs) {
         this.#logger.info({ redis: this.#address }, "dtab versions in Redis differ from memory; re-reading the snapshot");
         this.#stale = true;
@@ -598,7 +572,8 @@ export class RedisDtabStore implements DtabStore {
   // -------------------------------------------------------------------------
   // Writes and history.
 
-  async #write(namespace: string, request: WriteRequest, ctx: WriteContext | undefined): Promise<WriteResult> {
+  protected override async commit(namespace: string, requested: WriteRequest | (() => WriteRequest), ctx: WriteContext | undefined): Promise<WriteResult> {
+    const request = typeof requested === "function" ? requested() : requested;
     const what = `write namespace "${namespace}"`;
     const author = authorOf(ctx);
     const at = this.#now().toISOString();
@@ -622,7 +597,7 @@ export class RedisDtabStore implements DtabStore {
           restored ?? "",
           this.#historySize,
           this.#auditSize,
-          this.#state.highWater(namespace) ?? "0",
+          this.state.highWater(namespace) ?? "0",
           this.#channel,
           namespace,
         ),
@@ -630,7 +605,7 @@ export class RedisDtabStore implements DtabStore {
     );
     const version = this.#outcome(namespace, reply, expected);
     // Read-your-writes: visible here now, not when the event comes back.
-    this.#state.apply({ namespace, version, updatedAt: at, dtab });
+    this.state.apply({ namespace, version, updatedAt: at, dtab });
     const replication = await this.#replicate(namespace, version);
     return { namespace, version, ...(replication === undefined ? {} : { replication }) };
   }

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { Dtab } from "../../dtab/index.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { NamerError } from "../errors.ts";
-import type { AuditEntry, HistoryAction, HistoryEntry, Unsubscribe, VersionedDtab, WriteContext } from "./types.ts";
+import type { AuditEntry, HistoryAction, HistoryEntry, Unsubscribe, VersionedDtab, WriteContext, WriteResult } from "./types.ts";
 
 /** History entries kept per namespace unless configured otherwise. */
 export const DEFAULT_HISTORY_SIZE = 50;
@@ -477,4 +477,52 @@ export class DtabState {
       this.#logger.error({ err }, "a dtab store watcher threw; the store carries on");
     }
   }
+}
+
+/**
+ * What both stores share: reads and watches answered from the in-memory
+ * state, and the write verbs turned into WriteRequests for the one
+ * backend-specific `commit` (a queued file write, or a Lua script on Redis).
+ */
+export abstract class StateBackedStore {
+  protected readonly state: DtabState;
+
+  protected constructor(logger: Logger) {
+    this.state = new DtabState(logger);
+  }
+
+  async list(): Promise<readonly string[]> {
+    return this.state.list();
+  }
+
+  async get(namespace: string): Promise<VersionedDtab | undefined> {
+    return this.state.get(namespace);
+  }
+
+  create(namespace: string, dtab: Dtab, ctx?: WriteContext): Promise<WriteResult> {
+    return this.commit(namespace, { op: "create", dtab }, ctx);
+  }
+
+  update(namespace: string, dtab: Dtab, expectedVersion: string, ctx?: WriteContext): Promise<WriteResult> {
+    return this.commit(namespace, { op: "update", dtab, expectedVersion }, ctx);
+  }
+
+  put(namespace: string, dtab: Dtab, ctx?: WriteContext): Promise<WriteResult> {
+    return this.commit(namespace, { op: "put", dtab }, ctx);
+  }
+
+  delete(namespace: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
+    return this.commit(namespace, { op: "delete", expectedVersion }, ctx);
+  }
+
+  watchNamespaces(listener: (namespaces: readonly string[]) => void): Unsubscribe {
+    return this.state.watchNamespaces(listener);
+  }
+
+  watch(namespace: string, listener: (state: VersionedDtab | undefined) => void): Unsubscribe {
+    return this.state.watch(namespace, listener);
+  }
+
+  /** Applies one write atomically; a function request is evaluated at commit time (inside the write queue). */
+  protected abstract commit(namespace: string, request: WriteRequest | (() => WriteRequest), ctx: WriteContext | undefined): Promise<WriteResult>;
 }
