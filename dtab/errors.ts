@@ -28,6 +28,10 @@ export const DTAB_ERRORS = {
     status: 400,
     description: "Binding or explaining a name took more lookups than its budget (10,000 by default), as a dtab whose unions loop back on themselves does; the whole binding fails rather than hang.",
   },
+  DTAB_ERR_NAME_PENDING: {
+    status: 503,
+    description: "A namer has not answered for a name yet (discovery still loading); binding is pending, not failed.",
+  },
   DTAB_ERR_UNKNOWN_NAMER: {
     status: 502,
     description: "A /$/<name> path names a system namer that does not exist (for example /$/inet with no port).",

@@ -71,6 +71,10 @@ const httpController = z.strictObject({
   maxBodyBytes: positiveInt.default(1024 * 1024),
   /** An idle watch stream gets an empty line this often so dead peers are noticed (ms; 0 turns it off). */
   watchKeepAliveMs: millis.default(30_000),
+  /** How long a one-shot bind, addr or resolve waits for discovery to answer before 503 (ms). */
+  nameTimeoutMs: millis.default(10_000),
+  /** How long a delegation waits for discovery answers still pending (ms). */
+  delegateTimeoutMs: millis.default(2_000),
 });
 
 const iface = withKindAliases({ httpController: "io.l5d.httpController" }, z.discriminatedUnion("kind", [httpController]));
@@ -146,7 +150,16 @@ const admin = z.strictObject({
 export const namerConfigSchema = z.strictObject({
   storage: storage.default({ kind: "io.l5d.inMemory", historySize: 50, auditSize: 1000 }),
   interfaces: z.array(iface).min(1).default([
-    { kind: "io.l5d.httpController", ip: "127.0.0.1", port: 4180, allowUnconditionalWrites: false, maxBodyBytes: 1024 * 1024, watchKeepAliveMs: 30_000 },
+    {
+      kind: "io.l5d.httpController",
+      ip: "127.0.0.1",
+      port: 4180,
+      allowUnconditionalWrites: false,
+      maxBodyBytes: 1024 * 1024,
+      watchKeepAliveMs: 30_000,
+      nameTimeoutMs: 10_000,
+      delegateTimeoutMs: 2_000,
+    },
   ]),
   admin: admin.default({ ip: "127.0.0.1", port: 9991 }),
   /** Service discovery, tried in order for paths under their `/#/<prefix>`. */

@@ -35,6 +35,15 @@ export const NAMER_ERRORS = {
     description: "The dtab store (Redis) cannot be reached: writes are refused until it is back; reads are served from the last known state.",
   },
   NAMER_ERR_SHUTTING_DOWN: { status: 503, description: "The namer is shutting down and no longer takes requests." },
+  NAMER_ERR_INVALID_PATH: { status: 400, description: "The `path` parameter is missing or is not a path (the message has the parser's offset)." },
+  NAMER_ERR_NAME_PENDING: {
+    status: 503,
+    description: "Discovery has not answered for the name within the wait; retry, or watch it (?watch=true) to get the answer when it comes.",
+  },
+  NAMER_ERR_BINDING_FAILED: {
+    status: 502,
+    description: "The name cannot be bound: the dtab loops, names an unknown /$ namer, or a namer failed; `cause` carries the dtab error code.",
+  },
   NAMER_ERR_NO_ROUTE: { status: 404, description: "No API endpoint has that method and path." },
   NAMER_ERR_INTERNAL: { status: 500, description: "An unexpected failure inside the namer; details are in its log." },
 } as const satisfies Record<string, { readonly status: number; readonly description: string }>;

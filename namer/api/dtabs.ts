@@ -7,25 +7,10 @@ import { NamerError } from "../errors.ts";
 import type { VersionedDtab, WriteResult } from "../store/types.ts";
 import { authorizeWrite } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
+import { isWatch, namespaceOf, type NsRequest } from "./params.ts";
 import { DocumentStream } from "./stream.ts";
 
-const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const DTAB_MEDIA_TYPE = "application/dtab";
-
-type NsRequest = FastifyRequest<{ Params: { ns: string }; Querystring: Record<string, string | undefined> }>;
-
-function namespaceOf(request: NsRequest): string {
-  const ns = request.params.ns;
-  if (!NAMESPACE.test(ns)) {
-    throw new NamerError("NAMER_ERR_INVALID_NAMESPACE", `invalid namespace name ${JSON.stringify(ns.slice(0, 140))}: use 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-  }
-  return ns;
-}
-
-function isWatch(request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): boolean {
-  const w = request.query["watch"];
-  return w === "true" || w === "1";
-}
 
 /** The dtab representation the client asked for: text (application/dtab, text/plain) or JSON (the default). */
 function wantsText(request: FastifyRequest): boolean {

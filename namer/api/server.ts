@@ -4,12 +4,14 @@
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "../../lib/log.ts";
 import type { HttpControllerConfig } from "../config.ts";
+import type { NameInterpreter } from "../interpreter/interpreter.ts";
 import type { NamerMetrics } from "../metrics.ts";
 import type { DtabStore } from "../store/types.ts";
 import { loadWriteTokens } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
 import { DTAB_MEDIA_TYPE, dtabRoutes } from "./dtabs.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
+import { nameRoutes } from "./names.ts";
 import { StreamRegistry } from "./stream.ts";
 
 export interface NamerApi {
@@ -27,6 +29,7 @@ export async function buildNamerApi(options: {
   readonly config: HttpControllerConfig;
   readonly metrics: NamerMetrics;
   readonly logger: Logger;
+  readonly interpreter?: NameInterpreter;
 }): Promise<NamerApi> {
   const { store, config, metrics } = options;
   const streams = new StreamRegistry();
@@ -37,6 +40,9 @@ export async function buildNamerApi(options: {
     keepAliveMs: config.watchKeepAliveMs,
     streams,
     metrics,
+    interpreter: options.interpreter,
+    nameTimeoutMs: config.nameTimeoutMs,
+    delegateTimeoutMs: config.delegateTimeoutMs,
   };
   const app = fastify({
     // pino is what fastify logs with; its generic logger type just does not line up with ours.
@@ -55,6 +61,7 @@ export async function buildNamerApi(options: {
     metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
   await app.register(dtabRoutes(ctx));
+  await app.register(nameRoutes(ctx));
   return {
     app,
     streams,

@@ -7,12 +7,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../lib/log.ts";
-import type { HttpControllerConfig } from "../../../namer/config.ts";
+import { namerConfigSchema, type HttpControllerConfig } from "../../../namer/config.ts";
 import { buildNamerApi, type NamerApi } from "../../../namer/api/server.ts";
 import { createNamerMetrics } from "../../../namer/metrics.ts";
 import { MemoryDtabStore } from "../../../namer/store/memory.ts";
 import type { DtabStore } from "../../../namer/store/types.ts";
 import { WatchStream } from "../../support/watch.ts";
+
+/** The interface config meshd uses when a config file names none. */
+export function defaultInterface(): HttpControllerConfig {
+  return namerConfigSchema.parse({}).interfaces[0] as HttpControllerConfig;
+}
 
 interface Api {
   readonly url: string;
@@ -30,15 +35,7 @@ afterEach(async () => {
 
 async function startApi(iface: Partial<HttpControllerConfig> = {}, store?: DtabStore): Promise<Api> {
   const s = store ?? (await MemoryDtabStore.open());
-  const config: HttpControllerConfig = {
-    kind: "io.l5d.httpController",
-    ip: "127.0.0.1",
-    port: 0,
-    allowUnconditionalWrites: false,
-    maxBodyBytes: 64 * 1024,
-    watchKeepAliveMs: 30_000,
-    ...iface,
-  };
+  const config: HttpControllerConfig = { ...defaultInterface(), port: 0, maxBodyBytes: 64 * 1024, ...iface };
   const api = await buildNamerApi({ store: s, config, metrics: createNamerMetrics(s), logger: silentLogger });
   await api.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = api.app.server.address() as AddressInfo;
