@@ -3,6 +3,7 @@
 // validated (see lib/config.ts for loading and error reporting).
 import { z } from "zod";
 import { ip, logLevel, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts";
+import { namerPluginSchema } from "./namers/config.ts";
 
 /** The embedded store: in memory, persisted to `dataDir` when given. */
 const inMemoryStorage = z.strictObject({
@@ -79,69 +80,6 @@ const httpController = z.strictObject({
 
 const iface = withKindAliases({ httpController: "io.l5d.httpController" }, z.discriminatedUnion("kind", [httpController]));
 
-/** A mount prefix as configured (`/io.l5d.fs`); the namer is addressed as `/#` + prefix. */
-const prefix = z.string().regex(/^(\/[A-Za-z0-9_:.$%-]+)+$/, "a prefix is a path such as /io.l5d.fs");
-
-/** io.l5d.fs: one file per service in rootDir, lines `host port [* weight]`, watched. */
-const fsNamer = z.strictObject({
-  kind: z.literal("io.l5d.fs"),
-  prefix: prefix.default("/io.l5d.fs"),
-  rootDir: z.string().min(1),
-});
-
-/** DNS resolver addresses ("10.0.0.2" or "127.0.0.1:5353"); default: the system's. */
-const dnsHosts = z.array(z.string().min(1)).min(1).optional();
-
-/** io.l5d.dnssrv: /#/io.l5d.dnssrv/<srv record name>, re-resolved on an interval. */
-const dnsSrvNamer = z.strictObject({
-  kind: z.literal("io.l5d.dnssrv"),
-  prefix: prefix.default("/io.l5d.dnssrv"),
-  /** Seconds between re-resolutions. */
-  refreshIntervalSeconds: z.number().positive().default(5),
-  dnsHosts,
-  /** Linkerd marks this namer experimental; accepted and ignored. */
-  experimental: z.boolean().optional(),
-});
-
-/** meshd.dns: A/AAAA records, /#/dns/<hostname>/<port>, re-resolved on an interval. */
-const dnsNamer = z.strictObject({
-  kind: z.literal("meshd.dns"),
-  prefix: prefix.default("/dns"),
-  refreshIntervalSeconds: z.number().positive().default(5),
-  dnsHosts,
-});
-
-const staticAddress = z.union([
-  z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "an address is host:port"),
-  z.strictObject({ host: z.string().min(1), port: port.refine((p) => p > 0, "port must be 1–65535"), weight: z.number().positive().optional(), meta: z.record(z.string(), z.union([z.string(), z.number()])).optional() }),
-]);
-
-/** meshd.static: fixed address sets from the config, /#/static/<service>. */
-const staticNamer = z.strictObject({
-  kind: z.literal("meshd.static"),
-  prefix: prefix.default("/static"),
-  services: z.record(z.string().regex(/^[A-Za-z0-9_:.$%-]+$/, "service names are one path label"), z.array(staticAddress)),
-});
-
-/**
- * meshd.registry: instances register themselves (POST /api/1/registry/<service>)
- * with a TTL and heartbeat; /#/registry/<service>. Kept in the namer's storage
- * (Redis when the store is Redis, else in memory).
- */
-const registryNamer = z.strictObject({
-  kind: z.literal("meshd.registry"),
-  prefix: prefix.default("/registry"),
-  /** TTL given to a registration that asks for none (seconds). */
-  defaultTtlSeconds: z.number().positive().default(30),
-  /** Longest TTL a registration may ask for (seconds). */
-  maxTtlSeconds: z.number().positive().default(3600),
-});
-
-const namer = withKindAliases(
-  { fs: "io.l5d.fs", dnssrv: "io.l5d.dnssrv", dns: "meshd.dns", static: "meshd.static", registry: "meshd.registry" },
-  z.discriminatedUnion("kind", [fsNamer, dnsSrvNamer, dnsNamer, staticNamer, registryNamer]),
-);
-
 const admin = z.strictObject({
   ip: ip.default("127.0.0.1"),
   port: port.default(9991),
@@ -163,7 +101,7 @@ export const namerConfigSchema = z.strictObject({
   ]),
   admin: admin.default({ ip: "127.0.0.1", port: 9991 }),
   /** Service discovery, tried in order for paths under their `/#/<prefix>`. */
-  namers: z.array(namer).default([]),
+  namers: z.array(namerPluginSchema).default([]),
   logging: z.strictObject({ level: logLevel.default("info") }).default({ level: "info" }),
   /** On SIGTERM, how long in-flight requests get to finish (ms). */
   shutdownGraceMs: millis.default(10_000),
@@ -173,9 +111,11 @@ export type NamerConfig = z.output<typeof namerConfigSchema>;
 export type StorageConfig = NamerConfig["storage"];
 export type HttpControllerConfig = NamerConfig["interfaces"][number];
 export type WriteTokenConfig = NonNullable<HttpControllerConfig["writeTokens"]>[number];
-export type NamerPluginConfig = NamerConfig["namers"][number];
-export type FsNamerConfig = Extract<NamerPluginConfig, { kind: "io.l5d.fs" }>;
-export type DnsSrvNamerConfig = Extract<NamerPluginConfig, { kind: "io.l5d.dnssrv" }>;
-export type DnsNamerConfig = Extract<NamerPluginConfig, { kind: "meshd.dns" }>;
-export type StaticNamerConfig = Extract<NamerPluginConfig, { kind: "meshd.static" }>;
-export type RegistryNamerConfig = Extract<NamerPluginConfig, { kind: "meshd.registry" }>;
+export type {
+  NamerPluginConfig,
+  FsNamerConfig,
+  DnsSrvNamerConfig,
+  DnsNamerConfig,
+  StaticNamerConfig,
+  RegistryNamerConfig,
+} from "./namers/config.ts";
