@@ -10,6 +10,8 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { namerConfigSchema, type NamerConfig } from "../namer/config.ts";
 import { startNamer } from "../namer/main.ts";
+import { routerConfigSchema, type RouterConfig } from "../router/config.ts";
+import { startRouter } from "../router/main.ts";
 import { packageRoot, packageVersion } from "./version.ts";
 
 /** Exit codes shared by meshd and namerctl: 1 bad input / not found / conflict, 2 usage. */
@@ -129,6 +131,15 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("router")
+    .description("run a router: one per host, taking application traffic on its servers (4140 by default)")
+    .requiredOption("-c, --config <file>", "router config (YAML, Linkerd 1 keys)")
+    .action(async (opts: { config: string }) => {
+      const config = await loadConfig(opts.config, routerConfigSchema);
+      await runRouterUntilSignal(config);
+    });
+
+  program
     .command("demo")
     .description("a one-machine demo on the embedded store (no Redis): a namer seeded with an example dtab, and what to try")
     .option("--data-dir <dir>", "where the demo keeps its dtabs", ".meshd/demo")
@@ -170,6 +181,17 @@ export function buildProgram(): Command {
     .requiredOption("-c, --config <file>", "the config to check")
     .option("--json", "print the config as meshd reads it (defaults filled in, secrets hidden)")
     .action(async (opts: { config: string; json?: boolean }) => {
+      // A router config has `routers`; anything else is checked as a namer config.
+      const text = readInput(opts.config);
+      if (/^routers\s*:/m.test(text)) {
+        const config = await loadConfig(opts.config, routerConfigSchema);
+        if (opts.json === true) print(JSON.stringify(config, null, 2));
+        else {
+          const servers = config.routers.reduce((n, r) => n + r.servers.length, 0);
+          print(`${opts.config}: ok (router: ${config.routers.length} router(s), ${servers} server(s), admin ${config.admin.ip}:${config.admin.port})`);
+        }
+        return;
+      }
       const config = await loadConfig(opts.config, namerConfigSchema);
       if (opts.json === true) print(JSON.stringify(redactConfig(config), null, 2));
       else print(`${opts.config}: ok (namer: storage ${config.storage.kind}, ${config.interfaces.length} interface(s), admin ${config.admin.ip}:${config.admin.port})`);
@@ -190,6 +212,48 @@ function redactConfig(config: NamerConfig): unknown {
   );
 }
 
+/** Runs the routers until SIGTERM or SIGINT, then drains them; a second signal exits at once. */
+async function runRouterUntilSignal(config: RouterConfig): Promise<void> {
+  const logger = createLogger({ name: "router" });
+  let router: Awaited<ReturnType<typeof startRouter>>;
+  try {
+    router = await startRouter(config, logger);
+  } catch (e) {
+    throw listenError(e);
+  }
+  await untilSignal(logger, () => router.close());
+}
+
+/** A failure to listen as a readable message; anything else as it is. */
+function listenError(e: unknown): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL") {
+    return new InputError(`cannot listen on ${err.address ?? "?"}:${err.port ?? "?"}: ${err.code === "EADDRINUSE" ? "the address is already in use" : err.message}`);
+  }
+  return e;
+}
+
+/** Waits for SIGTERM or SIGINT, then runs `stop`; a second signal exits at once. */
+function untilSignal(logger: ReturnType<typeof createLogger>, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, "signal received");
+      void stop().then(resolve, (e: unknown) => {
+        logger.error({ err: e }, "shutdown failed");
+        resolve();
+      });
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
 /** Runs the namer until SIGTERM or SIGINT, then shuts it down gracefully; a second signal exits at once. */
 async function runUntilSignal(config: NamerConfig, onStarted?: (namer: Awaited<ReturnType<typeof startNamer>>) => void): Promise<void> {
   const logger = createLogger({ level: config.logging.level, name: "namer" });
@@ -197,30 +261,10 @@ async function runUntilSignal(config: NamerConfig, onStarted?: (namer: Awaited<R
   try {
     namer = await startNamer(config, logger);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
-    if (err.code === "EADDRINUSE" || err.code === "EACCES" || err.code === "EADDRNOTAVAIL") {
-      throw new InputError(`cannot listen on ${err.address ?? "?"}:${err.port ?? "?"}: ${err.code === "EADDRINUSE" ? "the address is already in use" : err.message}`);
-    }
-    throw e;
+    throw listenError(e);
   }
   onStarted?.(namer);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ signal }, "second signal: exiting now");
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, "signal received");
-      void namer.close().then(resolve, (e: unknown) => {
-        logger.error({ err: e }, "shutdown failed");
-        resolve();
-      });
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+  await untilSignal(logger, () => namer.close());
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

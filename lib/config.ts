@@ -184,6 +184,10 @@ function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
       return issue.message;
     case "invalid_type":
       return `expected ${issue.expected}, got ${describeValue(issue.input)}`;
+    case "invalid_value":
+      return issue.message.startsWith("Invalid input")
+        ? `expected ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}, got ${describeValue(issue.input)}`
+        : issue.message;
     case "too_big":
     case "too_small": {
       const limit = issue.code === "too_big" ? issue.maximum : issue.minimum;

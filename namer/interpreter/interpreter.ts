@@ -20,7 +20,17 @@ import {
 } from "../../dtab/index.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Addr, Address, DiscoveryNamer, NamerAnswer, Unsubscribe, Watchable } from "../namers/types.ts";
-import type { DtabStore } from "../store/types.ts";
+import type { VersionedDtab } from "../store/types.ts";
+
+/**
+ * Where namespace dtabs come from: the namer's store, or a router's own
+ * config (a fixed dtab that a reload can replace). `watch` calls the
+ * listener at once with the current state and again on every change.
+ */
+export interface DtabSource {
+  get(namespace: string): Promise<VersionedDtab | undefined>;
+  watch(namespace: string, listener: (state: VersionedDtab | undefined) => void): Unsubscribe;
+}
 import { Cell } from "./cell.ts";
 import { IdleCache, type Lease } from "./idle-cache.ts";
 
@@ -96,7 +106,7 @@ function failure(e: unknown): Binding {
 }
 
 export class NameInterpreter {
-  readonly #store: DtabStore;
+  readonly #store: DtabSource;
   readonly #namers: readonly DiscoveryNamer[];
   readonly #logger: Logger;
   /** Shared namer observations, keyed "<namer index> <residual>". */
@@ -104,7 +114,7 @@ export class NameInterpreter {
   /** Shared live bindings, keyed by namespace, path and local dtab. */
   readonly #bindings: IdleCache<LiveBinding>;
 
-  constructor(store: DtabStore, namers: readonly DiscoveryNamer[], options: InterpreterOptions) {
+  constructor(store: DtabSource, namers: readonly DiscoveryNamer[], options: InterpreterOptions) {
     this.#store = store;
     this.#namers = namers;
     this.#logger = options.logger;
@@ -358,7 +368,7 @@ class LiveBinding {
   #scheduled = false;
   #disposed = false;
 
-  constructor(interpreter: NameInterpreter, store: DtabStore, logger: Logger, ns: string, path: Path, local: Dtab) {
+  constructor(interpreter: NameInterpreter, store: DtabSource, logger: Logger, ns: string, path: Path, local: Dtab) {
     this.#interpreter = interpreter;
     this.#logger = logger.child({ namespace: ns, path: path.show });
     this.#path = path;

@@ -1,0 +1,200 @@
+// The router's configuration, in Linkerd 1's keys and `kind` names so a
+// Linkerd user's config carries over: admin, namers, routers (servers,
+// dtab, identifier, interpreter, client, service), telemetry. Strictly
+// validated; see lib/config.ts for loading and error reporting.
+import { z } from "zod";
+import { Dtab, DtabError, Path } from "../dtab/index.ts";
+import { ip, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts";
+import { namerPluginSchema } from "../namer/namers/config.ts";
+
+/** A dtab written in the config (a string, usually a YAML block), checked where it stands. */
+const dtabText = z.string().superRefine((text, ctx) => {
+  try {
+    Dtab.read(text);
+  } catch (e) {
+    if (e instanceof DtabError) ctx.addIssue({ code: "custom", message: `invalid dtab: ${e.message}` });
+    else throw e;
+  }
+});
+
+const pathText = z.string().superRefine((text, ctx) => {
+  try {
+    Path.read(text);
+  } catch (e) {
+    if (e instanceof DtabError) ctx.addIssue({ code: "custom", message: `invalid path: ${e.message}` });
+    else throw e;
+  }
+});
+
+const identifier = withKindAliases(
+  {},
+  z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("io.l5d.header.token"), header: z.string().min(1).default("Host") }),
+    z.strictObject({ kind: z.literal("io.l5d.methodAndHost"), httpUriInDst: z.boolean().default(false) }),
+    z.strictObject({ kind: z.literal("io.l5d.path"), segments: positiveInt.default(1), consume: z.boolean().default(false) }),
+    z.strictObject({ kind: z.literal("io.l5d.header"), header: z.string().min(1).default("l5d-name") }),
+    z.strictObject({ kind: z.literal("io.l5d.static"), path: pathText }),
+  ]),
+);
+
+const transformer = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("io.l5d.port"), port: port.refine((p) => p > 0, "port must be 1–65535") }),
+  z.strictObject({ kind: z.literal("io.l5d.localhost") }),
+  z.strictObject({ kind: z.literal("io.l5d.specificHost"), host: z.string().min(1) }),
+]);
+
+const retry = z.strictObject({
+  /** First reconnect delay (s), doubled up to maxSeconds, jittered. */
+  baseSeconds: z.number().positive().default(1),
+  maxSeconds: z.number().positive().default(600),
+});
+
+const interpreter = withKindAliases(
+  { "io.l5d.namerd.http": "io.l5d.namerd.http" },
+  z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("default"), transformers: z.array(transformer).default([]) }),
+    z.strictObject({
+      kind: z.literal("io.l5d.namerd.http"),
+      /** The namer: /$/inet/<host>/<port> (Linkerd's form) or an http:// URL. */
+      dst: z.string().min(1),
+      namespace: z.string().min(1).default("default"),
+      retry: retry.default({ baseSeconds: 1, maxSeconds: 600 }),
+      /** Linkerd requires `experimental: true` for this interpreter; meshd accepts it either way. */
+      experimental: z.boolean().optional(),
+      transformers: z.array(transformer).default([]),
+      /** Where the last good bindings are kept for restarts during a namer outage. */
+      stateDir: z.string().min(1).optional(),
+    }),
+  ]),
+);
+
+const server = z.strictObject({
+  ip: ip.default("127.0.0.1"),
+  port: port.default(4140),
+  /**
+   * Drop l5d-* context from clients and keep error details from them. Default:
+   * off on loopback listeners, on for any other address.
+   */
+  clearContext: z.boolean().optional(),
+  /** Requests in flight on this server; more are answered 503 at once. */
+  maxConcurrentRequests: positiveInt.optional(),
+  /** How long a client may take to send the request headers (ms). */
+  headersTimeoutMs: millis.default(10_000),
+  /** Idle keep-alive connections from clients close after this long (ms). */
+  keepAliveTimeoutMs: millis.default(60_000),
+  label: z.string().min(1).optional(),
+});
+
+const loadBalancer = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("p2c"), maxEffort: positiveInt.default(5) }),
+  z.strictObject({ kind: z.literal("ewma"), maxEffort: positiveInt.default(5), decayTimeMs: positiveInt.default(10_000) }),
+  z.strictObject({ kind: z.literal("roundRobin"), maxEffort: positiveInt.default(5) }),
+]);
+
+const clientParams = {
+  loadBalancer: loadBalancer.optional(),
+  /** Connections per endpoint (Linkerd's hostConnectionPool). */
+  hostConnectionPool: z
+    .strictObject({
+      maxSize: positiveInt.optional(),
+      minSize: z.number().int().min(0).optional(),
+      idleTimeMs: millis.optional(),
+      maxWaiters: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  /** Connect timeout to an endpoint (ms). */
+  connectTimeoutMs: positiveInt.optional(),
+};
+
+const client = z.union([
+  z.strictObject({ kind: z.literal("io.l5d.global").optional(), ...clientParams }),
+  z.strictObject({
+    kind: z.literal("io.l5d.static"),
+    configs: z.array(z.strictObject({ prefix: z.string().min(1), ...clientParams })),
+  }),
+]);
+
+const httpRouter = z.strictObject({
+  protocol: z.literal("http", { error: "meshd routes HTTP/1.1: protocol must be http (h2, thrift, mux and thriftmux are not supported)" }),
+  /** Name in stats and the admin; defaults to the protocol. Must be unique. */
+  label: z.string().min(1).optional(),
+  /** The router's base dtab. */
+  dtab: dtabText.default(""),
+  /** First label(s) of identified names. */
+  dstPrefix: pathText.default("/svc"),
+  identifier: z.union([identifier, z.array(identifier).min(1)]).default({ kind: "io.l5d.header.token", header: "Host" }),
+  interpreter: interpreter.default({ kind: "default", transformers: [] }),
+  servers: z.array(server).min(1),
+  /** A name never bound within this time fails with 503 (ms). */
+  bindingTimeoutMs: positiveInt.default(10_000),
+  bindingCache: z
+    .strictObject({
+      paths: positiveInt.optional(),
+      trees: positiveInt.optional(),
+      bounds: positiveInt.optional(),
+      clients: positiveInt.optional(),
+      /** Unused bindings and clients are dropped after this long (s). */
+      idleTtlSecs: positiveInt.default(600),
+    })
+    .default({ idleTtlSecs: 600 }),
+  client: client.default({}),
+  /** Header fields a request may carry; more are answered 431 (Node would drop them silently). */
+  maxHeaders: positiveInt.default(100),
+  /** Request header block size limit (KB; 431 past it). */
+  maxHeadersKB: positiveInt.default(16),
+  /** Accepted for Linkerd compatibility; Node's limit covers the whole header block. */
+  maxInitialLineKB: positiveInt.optional(),
+  /** Routers a request may already have passed (Via entries) before it is refused as a loop. */
+  maxCallDepth: positiveInt.default(1000),
+  /** Accepted for Linkerd compatibility: meshd always streams bodies. */
+  streamingEnabled: z.boolean().optional(),
+  streamAfterContentLengthKB: z.number().optional(),
+  originator: z.boolean().optional(),
+});
+
+const admin = z.strictObject({
+  ip: ip.default("127.0.0.1"),
+  port: port.default(9990),
+  /** On SIGTERM: time for in-flight requests to finish (ms). */
+  shutdownGraceMs: millis.default(10_000),
+});
+
+const telemeter = z.discriminatedUnion("kind", [
+  // Prometheus is always served on the admin port at /metrics (and Linkerd's path); this accepts the block.
+  z.strictObject({ kind: z.literal("io.l5d.prometheus"), path: z.string().optional(), prefix: z.string().optional() }),
+]);
+
+export const routerConfigSchema = z
+  .strictObject({
+    admin: admin.default({ ip: "127.0.0.1", port: 9990, shutdownGraceMs: 10_000 }),
+    namers: z.array(namerPluginSchema).default([]),
+    routers: z.array(httpRouter).min(1),
+    telemetry: z.array(telemeter).default([]),
+    /** Linkerd's anonymous usage reporting: accepted, never sent anywhere. */
+    usage: z.strictObject({ orgId: z.string().optional(), enabled: z.boolean().optional() }).optional(),
+  })
+  .superRefine((config, ctx) => {
+    const labels = new Map<string, number>();
+    config.routers.forEach((r, i) => {
+      const label = r.label ?? r.protocol;
+      if (labels.has(label)) ctx.addIssue({ code: "custom", path: ["routers", i, "label"], message: `router label '${label}' is already used by routers[${labels.get(label)}]` });
+      labels.set(label, i);
+    });
+    const bound = new Map<string, string>();
+    config.routers.forEach((r, i) =>
+      r.servers.forEach((s, j) => {
+        const key = `${s.ip}:${s.port}`;
+        const where = `routers[${i}].servers[${j}]`;
+        if (bound.has(key)) ctx.addIssue({ code: "custom", path: ["routers", i, "servers", j, "port"], message: `${key} is already bound by ${bound.get(key)}` });
+        bound.set(key, where);
+      }),
+    );
+    config.namers.forEach((n, i) => {
+      if (n.kind === "meshd.registry") ctx.addIssue({ code: "custom", path: ["namers", i, "kind"], message: "the registry is served by the namer; a router reaches it through io.l5d.namerd.http" });
+    });
+  });
+
+export type RouterConfig = z.output<typeof routerConfigSchema>;
+export type HttpRouterConfig = RouterConfig["routers"][number];
+export type ServerConfig = HttpRouterConfig["servers"][number];
+export type InterpreterConfig = HttpRouterConfig["interpreter"];

@@ -1,0 +1,322 @@
+// One HTTP router (a `routers[]` entry): names each request, binds the name
+// through its interpreter (cached per name and local dtab, kept live),
+// picks a branch of the bound tree by weight, and hands the attempt to the
+// concrete client of the chosen bound name. Requests and responses stream
+// straight through; router-made errors go through respond.ts.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Dtab, DtabError, NameTree, type Path, readRequestDtab } from "../dtab/index.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Binding, BoundLeaf, LiveValue } from "../namer/interpreter/interpreter.ts";
+import { ConcreteClient, type ConcreteOptions } from "./concrete/client.ts";
+import type { Endpoint } from "./endpoint/endpoint.ts";
+import { RouterError } from "./errors.ts";
+import { checkRequest, forwardRequestHeaders, forwardResponseHeaders } from "./http/edge.ts";
+import { respondError, toRouterError } from "./http/respond.ts";
+import type { Identifier } from "./identify/identifiers.ts";
+import type { RouterInterpreter } from "./interpreter.ts";
+import { transformedId } from "./transformers.ts";
+
+export interface ServerContext {
+  readonly label: string;
+  /** Drop the client's l5d-* context and answer errors without detail (untrusted clients). */
+  readonly clearContext: boolean;
+}
+
+export interface HttpRouterOptions {
+  readonly label: string;
+  readonly identifier: Identifier;
+  readonly interpreter: RouterInterpreter;
+  /** Sent as the first part of every request's local dtab (remote interpreters only; the local one has it as its base). */
+  readonly routerDtab: Dtab;
+  /** The namespace shown in "no route" errors. */
+  readonly namespace: string;
+  readonly bindingTimeoutMs: number;
+  /** Header fields a request may carry (more → 431). */
+  readonly maxHeaders: number;
+  /** Routers a request may already have passed (Via entries). */
+  readonly maxCallDepth: number;
+  /** How long unused bindings and clients are kept (ms). */
+  readonly idleTtlMs: number;
+  readonly client: ConcreteOptions;
+  readonly logger: Logger;
+  readonly random?: () => number;
+}
+
+/** One logical name in use: its live binding and a promise for its first answer. */
+interface Logical {
+  readonly live: LiveValue<Binding>;
+  lastUsed: number;
+  settled: Promise<void> | undefined;
+}
+
+const L5D_CONTEXT = /^l5d-/;
+
+function pickLeaf(tree: NameTree<BoundLeaf>, random: () => number): BoundLeaf | "neg" | "fail" | "empty" {
+  switch (tree.type) {
+    case "leaf":
+      return tree.value;
+    case "neg":
+    case "fail":
+    case "empty":
+      return tree.type;
+    case "alt":
+      // Bound trees have no alternates; take the first usable one if ever given one.
+      for (const t of tree.trees) {
+        const picked = pickLeaf(t, random);
+        if (picked !== "neg") return picked;
+      }
+      return "neg";
+    case "union": {
+      const total = tree.trees.reduce((s, w) => s + (w.weight > 0 ? w.weight : 0), 0);
+      let r = random() * (total > 0 ? total : tree.trees.length);
+      for (const w of tree.trees) {
+        r -= total > 0 ? (w.weight > 0 ? w.weight : 0) : 1;
+        if (r < 0) return pickLeaf(w.tree, random);
+      }
+      return pickLeaf((tree.trees.at(-1) as { tree: NameTree<BoundLeaf> }).tree, random);
+    }
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+export class HttpRouter {
+  readonly label: string;
+  readonly #options: HttpRouterOptions;
+  readonly #logicals = new Map<string, Logical>();
+  readonly #clients = new Map<string, { client: ConcreteClient; lastUsed: number }>();
+  readonly #random: () => number;
+  /** This router's own Via token: seeing it again on a request means a loop. */
+  readonly #viaToken: string;
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: HttpRouterOptions) {
+    this.label = options.label;
+    this.#options = options;
+    this.#random = options.random ?? Math.random;
+    this.#viaToken = `meshd-${options.label}-${randomUUID().slice(0, 8)}`;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(1_000, Math.min(60_000, options.idleTtlMs / 2)));
+    this.#sweeper.unref();
+  }
+
+  /** Bindings and clients currently held (for the admin and tests). */
+  get cached(): { logicals: number; clients: number } {
+    return { logicals: this.#logicals.size, clients: this.#clients.size };
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
+    try {
+      this.#route(req, res, server);
+    } catch (e) {
+      this.#fail(res, e, server);
+    }
+  }
+
+  #fail(res: ServerResponse, e: unknown, server: ServerContext, extra?: readonly string[]): void {
+    const error = toRouterError(e);
+    if (error.code === "ROUTER_ERR_INTERNAL") this.#options.logger.error({ err: e }, "request failed");
+    respondError(res, error, { clearContext: server.clearContext, ...(extra === undefined ? {} : { extraHeaders: extra }) });
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
+    const opts = this.#options;
+    const target = checkRequest(req, opts.maxHeaders);
+    const via = req.headers["via"];
+    if (via !== undefined) {
+      const hops = via.split(",");
+      if (via.includes(this.#viaToken)) throw new RouterError("ROUTER_ERR_LOOP", `loop detected: the request already passed this router (${this.#viaToken})`);
+      if (hops.length > opts.maxCallDepth) throw new RouterError("ROUTER_ERR_LOOP", `the request passed ${hops.length} routers, more than maxCallDepth ${opts.maxCallDepth}`);
+    }
+    let requestDtab = Dtab.empty;
+    if (!server.clearContext) {
+      try {
+        requestDtab = readRequestDtab(req.headers);
+      } catch (e) {
+        if (e instanceof DtabError) throw new RouterError("ROUTER_ERR_BAD_DTAB_HEADER", e.message, { cause: e });
+        throw e;
+      }
+    }
+    const identified = opts.identifier({
+      method: req.method ?? "GET",
+      httpVersion: req.httpVersion,
+      authority: target.authority,
+      path: target.path,
+      headers: req.headers,
+    });
+    if (typeof identified === "string") throw new RouterError("ROUTER_ERR_UNIDENTIFIED", `cannot identify the request: ${identified}`);
+    const name = identified.name;
+    const local = Dtab.concat(opts.routerDtab, requestDtab);
+    const logical = this.#logical(name, local);
+    const binding = logical.live.current();
+    const go = (b: Binding): void => this.#dispatch(req, res, server, { name, path: identified.path, authority: target.authority, requestDtab, binding: b });
+    if (binding.type !== "pending") {
+      go(binding);
+      return;
+    }
+    this.#whenBound(logical, name)
+      .then(() => go(logical.live.current()))
+      .catch((e: unknown) => this.#fail(res, e, server));
+  }
+
+  #logical(name: Path, local: Dtab): Logical {
+    const key = `${name.show}\n${local.show}`;
+    let logical = this.#logicals.get(key);
+    if (logical === undefined) {
+      logical = { live: this.#options.interpreter.bind(name, local), lastUsed: 0, settled: undefined };
+      this.#logicals.set(key, logical);
+    }
+    logical.lastUsed = Date.now();
+    return logical;
+  }
+
+  /** Resolves once the name has a binding (bound, negative or failed), or fails after bindingTimeoutMs. */
+  #whenBound(logical: Logical, name: Path): Promise<void> {
+    logical.settled ??= new Promise<void>((resolve) => {
+      const unsubscribe = logical.live.subscribe((b) => {
+        if (b.type === "pending") return;
+        unsubscribe();
+        resolve();
+      });
+    });
+    const timeoutMs = this.#options.bindingTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RouterError("ROUTER_ERR_BINDING_TIMEOUT", `no binding for ${name.show} within ${timeoutMs} ms (is the namer reachable?)`)), timeoutMs);
+      (logical.settled as Promise<void>).then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, reject);
+    });
+  }
+
+  #noRoute(name: Path, requestDtab: Dtab, what: string): RouterError {
+    const dtab = Dtab.concat(this.#options.routerDtab, requestDtab).show;
+    return new RouterError(
+      "ROUTER_ERR_NO_ROUTE",
+      `no route to ${name.show}: it binds to ${what} (namespace ${this.#options.namespace}${dtab === "" ? "" : `, dtab ${dtab}`})`,
+    );
+  }
+
+  #client(leaf: BoundLeaf): ConcreteClient {
+    const name = transformedId(leaf.id, this.#options.client.transformers);
+    const key = name.show;
+    let entry = this.#clients.get(key);
+    if (entry === undefined) {
+      entry = { client: new ConcreteClient(name, this.#options.client), lastUsed: 0 };
+      this.#clients.set(key, entry);
+    }
+    entry.lastUsed = Date.now();
+    entry.client.update(leaf.addr);
+    return entry.client;
+  }
+
+  #dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: ServerContext,
+    r: { name: Path; path: string; authority: string; requestDtab: Dtab; binding: Binding },
+  ): void {
+    const { name, binding } = r;
+    if (binding.type === "failed") throw new RouterError("ROUTER_ERR_BINDING_FAILED", `cannot bind ${name.show}: ${binding.cause} [${binding.code}]`);
+    if (binding.type === "pending") throw new RouterError("ROUTER_ERR_BINDING_TIMEOUT", `no binding for ${name.show} yet`);
+    const picked = pickLeaf(binding.tree, this.#random);
+    if (picked === "neg") throw this.#noRoute(name, r.requestDtab, "nothing (~)");
+    if (picked === "fail") throw this.#noRoute(name, r.requestDtab, "a failure (!)");
+    if (picked === "empty") throw new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${name.show} binds to an empty set ($)`);
+    const client = this.#client(picked);
+    const endpoint = client.pick();
+    if (endpoint === undefined) throw new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${name.show}: no endpoints for ${client.name.show} (${client.state})`);
+    this.#forward(req, res, server, r, picked, client, endpoint);
+  }
+
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: ServerContext,
+    r: { name: Path; path: string; authority: string; requestDtab: Dtab },
+    leaf: BoundLeaf,
+    client: ConcreteClient,
+    endpoint: Endpoint,
+  ): void {
+    const incomingReqId = req.headers["l5d-reqid"];
+    const reqId = typeof incomingReqId === "string" && incomingReqId !== "" && !server.clearContext ? incomingReqId : randomUUID();
+    const dropRequest = server.clearContext ? (h: string) => L5D_CONTEXT.test(h) || h === "via" : (h: string) => h === "l5d-dtab" || h === "l5d-ctx-dtab" || h.startsWith("l5d-dst-") || h === "l5d-reqid" || h === "via";
+    const headers = forwardRequestHeaders(req, dropRequest);
+    const priorVia = server.clearContext ? undefined : req.headers["via"];
+    headers.push(
+      "host",
+      r.authority === "" ? endpoint.key : r.authority,
+      "via",
+      `${priorVia === undefined ? "" : `${priorVia}, `}1.1 ${this.#viaToken}`,
+      "l5d-dst-service",
+      r.name.show,
+      "l5d-dst-client",
+      client.name.show,
+      "l5d-reqid",
+      reqId,
+    );
+    if (!leaf.residual.isEmpty) headers.push("l5d-dst-residual", leaf.residual.show);
+    // The request's dtab travels on as context, so the next router honours it too.
+    if (r.requestDtab.length > 0) headers.push("l5d-ctx-dtab", r.requestDtab.show);
+
+    const responseExtra = ["l5d-dst-service", r.name.show, "l5d-dst-client", client.name.show, "l5d-reqid", reqId];
+    const dropResponse = server.clearContext ? (h: string) => L5D_CONTEXT.test(h) : () => false;
+    const abort = endpoint.send({
+      method: req.method ?? "GET",
+      path: r.path,
+      headers,
+      body: hasBody(req) ? req : null,
+      res,
+      onResponse: (_status, upstream) => {
+        const out = forwardResponseHeaders(upstream, dropResponse);
+        if (!server.clearContext) out.push(...responseExtra);
+        return { deliver: true, headers: out };
+      },
+      onDone: (outcome) => {
+        if (outcome.kind === "response") return;
+        const cause = outcome.error;
+        const connect = !outcome.requestSent && /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ConnectTimeout|UND_ERR_CONNECT/i.test(`${(cause as NodeJS.ErrnoException).code ?? ""} ${cause.name} ${cause.message}`);
+        const error = connect
+          ? new RouterError("ROUTER_ERR_CONNECT", `cannot connect to ${endpoint.key} for ${r.name.show}: ${cause.message}`, { cause })
+          : new RouterError("ROUTER_ERR_UPSTREAM", `${endpoint.key} failed for ${r.name.show}: ${cause.message}`, { cause });
+        this.#fail(res, error, server, server.clearContext ? [] : responseExtra);
+      },
+    });
+    res.once("close", () => {
+      if (!res.writableFinished) abort(new Error("the client went away"));
+    });
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    const ttl = this.#options.idleTtlMs;
+    for (const [key, logical] of this.#logicals) {
+      if (now - logical.lastUsed < ttl) continue;
+      this.#logicals.delete(key);
+      logical.live.close();
+    }
+    for (const [key, entry] of this.#clients) {
+      if (now - entry.lastUsed < ttl) continue;
+      this.#clients.delete(key);
+      void entry.client.close();
+    }
+  }
+
+  /** Closes bindings and lets in-flight requests finish on their connections. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    for (const logical of this.#logicals.values()) logical.live.close();
+    this.#logicals.clear();
+    await Promise.allSettled([...this.#clients.values()].map((e) => e.client.close()));
+    this.#clients.clear();
+  }
+
+  async destroy(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await Promise.allSettled([...this.#clients.values()].map((e) => e.client.destroy()));
+    this.#clients.clear();
+  }
+}

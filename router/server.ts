@@ -1,0 +1,135 @@
+// A router's listener (a `servers[]` entry): node:http with the limits a
+// proxy edge needs, malformed input answered without breaking a pipelined
+// response already under way, a cap on requests in flight, and a drain on
+// shutdown that lets in-flight requests finish.
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Logger } from "../lib/log.ts";
+import type { ServerConfig } from "./config.ts";
+import { RouterError } from "./errors.ts";
+import type { HttpRouter } from "./http-router.ts";
+import { respondError } from "./http/respond.ts";
+
+export interface ListenerOptions {
+  readonly config: ServerConfig;
+  readonly router: HttpRouter;
+  readonly maxHeaders: number;
+  readonly maxHeadersKB: number;
+  readonly logger: Logger;
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1" || ip === "localhost";
+}
+
+export class Listener {
+  readonly server: Server;
+  readonly #options: ListenerOptions;
+  readonly #clearContext: boolean;
+  #inFlight = 0;
+  #draining = false;
+
+  constructor(options: ListenerOptions) {
+    this.#options = options;
+    const { config } = options;
+    // Clients on other hosts are untrusted unless the config says otherwise.
+    this.#clearContext = config.clearContext ?? !isLoopback(config.ip);
+    this.server = createServer(
+      {
+        maxHeaderSize: options.maxHeadersKB * 1024,
+        headersTimeout: config.headersTimeoutMs,
+        keepAliveTimeout: config.keepAliveTimeoutMs,
+        // Bodies may stream for long; the router's own timeouts bound requests.
+        requestTimeout: 0,
+        joinDuplicateHeaders: false,
+      },
+      (req, res) => this.#onRequest(req, res),
+    );
+    // Node drops header lines past this silently; the edge check answers 431 when it is reached.
+    this.server.maxHeadersCount = options.maxHeaders;
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket));
+  }
+
+  get clearContext(): boolean {
+    return this.#clearContext;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // A response shorter or longer than its Content-Length is an error, not a silent truncation.
+    res.strictContentLength = true;
+    const ctx = { label: this.#options.router.label, clearContext: this.#clearContext };
+    if (this.#draining) {
+      res.shouldKeepAlive = false;
+      respondError(res, new RouterError("ROUTER_ERR_SHUTTING_DOWN", "the router is shutting down"), { clearContext: this.#clearContext });
+      return;
+    }
+    const max = this.#options.config.maxConcurrentRequests;
+    if (max !== undefined && this.#inFlight >= max) {
+      respondError(res, new RouterError("ROUTER_ERR_OVERLOADED", `more than ${max} requests in flight on this server`), { clearContext: this.#clearContext });
+      return;
+    }
+    this.#inFlight++;
+    let counted = true;
+    const done = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.#inFlight--;
+    };
+    res.once("close", done);
+    res.once("finish", done);
+    this.#options.router.handle(req, res, ctx);
+  }
+
+  /**
+   * Malformed requests (Node's parser refused them). Answered with 400, 431
+   * or 408 and the connection closed — but only after a response already in
+   * flight on this connection (pipelining) has finished, which Node's default
+   * handler does not wait for.
+   */
+  #onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "HPE_HEADERS_TIMEOUT" ? 408 : 400;
+    const reply = (): void => {
+      if (!socket.writable) return;
+      const body = `${status} ${STATUS_CODES[status] ?? ""}: ${err.code ?? "bad request"}\n`;
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    // Node has no public way to ask for the response in progress on a socket.
+    const inProgress = (socket as unknown as { _httpMessage?: ServerResponse })._httpMessage;
+    if (inProgress !== undefined && inProgress !== null && !inProgress.writableFinished) inProgress.once("finish", reply);
+    else reply();
+    this.#options.logger.debug({ code: err.code, status }, "malformed request refused");
+  }
+
+  async listen(): Promise<string> {
+    const { ip, port } = this.#options.config;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, ip, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    const where = typeof address === "string" || address === null ? `${ip}:${port}` : `${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    return `http://${where}`;
+  }
+
+  /** Stops accepting, answers new requests on open connections with 503, waits for in-flight ones (at most graceMs). */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
