@@ -78,7 +78,10 @@ export default tseslint.config(
           paths: [{ name: "ioredis", message: "Only namer/ talks to Redis; the router learns everything from its config and the namer." }],
           patterns: [
             { regex: into("cli(/|$)"), message: "router/ must not import the CLI." },
-            { regex: into("namer(/|$)(?!client(/|\\.ts$)|wire(/|\\.ts$))"), message: "router/ may use only the namer's client and wire types (namer/client, namer/wire)." },
+            {
+              regex: into("namer(/|$)(?!(client|wire|interpreter|namers)(/|\\.ts$))"),
+              message: "router/ may use only the namer's client, wire types, interpreter and discovery namers — never its store, API or registry (Redis).",
+            },
           ],
         },
       ],

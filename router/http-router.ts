@@ -5,7 +5,7 @@
 // straight through; router-made errors go through respond.ts.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Dtab, DtabError, NameTree, type Path, readRequestDtab } from "../dtab/index.ts";
+import { Dtab, DtabError, type NameTree, type Path, readRequestDtab } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Binding, BoundLeaf, LiveValue } from "../namer/interpreter/interpreter.ts";
 import { ConcreteClient, type ConcreteOptions } from "./concrete/client.ts";

@@ -3,9 +3,8 @@
 // (see namer/client). Both answer the same live Binding.
 import type { Dtab, Path } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
-import { NameInterpreter, type Binding, type DtabSource, type LiveValue } from "../namer/interpreter/interpreter.ts";
+import { NameInterpreter, type Binding, type DtabSource, type LiveValue, type VersionedDtab } from "../namer/interpreter/interpreter.ts";
 import type { DiscoveryNamer, Unsubscribe } from "../namer/namers/types.ts";
-import type { VersionedDtab } from "../namer/store/types.ts";
 
 export interface RouterInterpreter {
   /** The live binding of a logical name; `local` is everything after the base dtab (router dtab, then request dtabs). */

@@ -8,7 +8,7 @@ import {
   DtabError,
   Dtab,
   NameTree,
-  Path,
+  type Path,
   bind,
   delegate,
   parseAddress,
@@ -21,6 +21,8 @@ import {
 import type { Logger } from "../../lib/log.ts";
 import type { Addr, Address, DiscoveryNamer, NamerAnswer, Unsubscribe, Watchable } from "../namers/types.ts";
 import type { VersionedDtab } from "../store/types.ts";
+
+export type { VersionedDtab };
 
 /**
  * Where namespace dtabs come from: the namer's store, or a router's own
@@ -56,7 +58,7 @@ export interface InterpreterOptions {
 const PENDING: Binding = { type: "pending" };
 
 /** A lease on a live value; `close` gives it back to the interpreter's cache. */
-export interface LiveValue<T> extends Watchable<T> {}
+export type LiveValue<T> = Watchable<T>;
 
 function addrKey(addr: Addr): string {
   return JSON.stringify(addr);

@@ -7,7 +7,6 @@ import { RouterError } from "../errors.ts";
 
 /** Header values must be one line of visible latin-1: anything else would make Node throw. */
 function headerSafe(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[^\x20-\x7e]/g, "?").slice(0, 1024);
 }
 
