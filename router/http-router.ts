@@ -132,7 +132,8 @@ export class HttpRouter {
       if (hops.length > opts.maxCallDepth) throw new RouterError("ROUTER_ERR_LOOP", `the request passed ${hops.length} routers, more than maxCallDepth ${opts.maxCallDepth}`);
     }
     let requestDtab = Dtab.empty;
-    if (!server.clearContext) {
+    // Most requests carry no dtab headers: check the parsed header object before reading them.
+    if (!server.clearContext && (req.headers["l5d-dtab"] !== undefined || req.headers["l5d-ctx-dtab"] !== undefined)) {
       try {
         requestDtab = readRequestDtab(req.headers);
       } catch (e) {

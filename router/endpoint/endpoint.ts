@@ -119,7 +119,10 @@ export class Endpoint {
         }
         delivering = true;
         try {
+          // Head and body (often one chunk, then the end) leave in one write.
+          res.cork();
           res.writeHead(status, decision.headers);
+          process.nextTick(() => res.uncork());
         } catch (e) {
           // Invalid upstream header values must not crash the router.
           c.abort(e as Error);

@@ -1,0 +1,250 @@
+// The router's HTTP/1.1 data path as a real process in front of real
+// backends: routing by Host and in proxy mode, the l5d-* headers, weighted
+// splits, per-request dtab overrides on trusted and cleared listeners, live
+// re-routing on discovery changes, streaming, and the edge rules Node's
+// parser lets through.
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Backend } from "../support/backend.ts";
+import { eventually } from "../support/process.ts";
+import { startRouterProcess, type RouterProcess } from "../support/router.ts";
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function get(url: string, headers: Record<string, string> = {}, options: { method?: string; body?: string | Buffer; proxyPath?: string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: options.proxyPath ?? `${u.pathname}${u.search}`, method: options.method ?? "GET", headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+/**
+ * Sends raw bytes and returns the raw response (for requests a client library
+ * would not send). With `until`, the connection stays open (no half-close,
+ * which makes Node abort pipelined requests) until the output matches it.
+ */
+function raw(port: number, text: string, until?: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let out = "";
+    const done = (): void => {
+      socket.destroy();
+      resolve(out);
+    };
+    socket.on("data", (c) => {
+      out += c.toString();
+      if (until?.test(out) === true) done();
+    });
+    socket.on("end", done);
+    socket.on("error", reject);
+    socket.setTimeout(5_000, done);
+    if (until === undefined) socket.end(text);
+    else socket.write(text);
+  });
+}
+
+describe("router, default interpreter over io.l5d.fs", () => {
+  const disco = mkdtempSync(join(tmpdir(), "meshd-disco-"));
+  let web: Backend;
+  let api: Backend;
+  let stable: Backend;
+  let canary: Backend;
+  let router: RouterProcess;
+  let url: string;
+  let cleared: string;
+
+  beforeAll(async () => {
+    [web, api, stable, canary] = await Promise.all(["web", "api", "stable", "canary"].map((n) => Backend.start(n)));
+    writeFileSync(join(disco, "web"), `${web.fsLine}\n`);
+    writeFileSync(join(disco, "api"), `${api.fsLine}\n`);
+    writeFileSync(join(disco, "stable"), `${stable.fsLine}\n`);
+    writeFileSync(join(disco, "canary"), `${canary.fsLine}\n`);
+    router = await startRouterProcess({
+      namers: [{ kind: "io.l5d.fs", rootDir: disco }],
+      routers: [
+        {
+          protocol: "http",
+          label: "out",
+          dtab: "/svc => /#/io.l5d.fs ; /svc/split => 7 * /#/io.l5d.fs/stable & 3 * /#/io.l5d.fs/canary ; /svc/loop => /$/inet/127.0.0.1/1",
+          servers: [{}, { clearContext: true }],
+        },
+      ],
+    });
+    [url, cleared] = router.servers[0] as [string, string];
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await Promise.all([web, api, stable, canary].map((b) => b?.stop()));
+  });
+
+  it("routes by Host and adds the l5d-* headers both ways", async () => {
+    const r = await get(`${url}/hello?x=1`, { host: "web" });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ backend: "web", url: "/hello?x=1", host: "web" });
+    expect(r.headers["l5d-dst-service"]).toBe("/svc/web");
+    expect(r.headers["l5d-dst-client"]).toBe("/#/io.l5d.fs/web");
+    expect(r.headers["l5d-reqid"]).toMatch(/^[0-9a-f-]{36}$/);
+    const seen = web.seen.at(-1);
+    expect(seen?.headers["via"]).toMatch(/^1\.1 meshd-out-[0-9a-f]{8}$/);
+    expect(seen?.headers["l5d-dst-service"]).toBe("/svc/web");
+    expect(seen?.headers["l5d-reqid"]).toBe(r.headers["l5d-reqid"]);
+  });
+
+  it("works as an http_proxy: absolute URIs are routed by their authority", async () => {
+    const r = await get(url, { host: "ignored" }, { proxyPath: "http://api/proxied?q=2" });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ backend: "api", url: "/proxied?q=2", host: "api" });
+  });
+
+  it("answers 502 naming the path and dtab when a name binds to nothing", async () => {
+    const r = await get(url, { host: "nowhere" });
+    expect(r.status).toBe(502);
+    expect(r.headers["l5d-err"]).toContain("no route to /svc/nowhere");
+    expect(r.headers["l5d-err-code"]).toBe("ROUTER_ERR_NO_ROUTE");
+    expect(r.body).toContain("/svc/nowhere");
+  });
+
+  it("splits traffic 70/30 by dtab weights (±3% over 2,000 requests)", async () => {
+    const counts = { stable: 0, canary: 0 } as Record<string, number>;
+    for (let batch = 0; batch < 20; batch++) {
+      const replies = await Promise.all(Array.from({ length: 100 }, () => get(url, { host: "split" })));
+      for (const r of replies) {
+        expect(r.status).toBe(200);
+        const b = (JSON.parse(r.body) as { backend: string }).backend;
+        counts[b] = (counts[b] ?? 0) + 1;
+      }
+    }
+    const share = (counts["stable"] ?? 0) / 2000;
+    expect(share).toBeGreaterThan(0.67);
+    expect(share).toBeLessThan(0.73);
+  });
+
+  it("honours l5d-dtab on a trusted listener, forwards it as l5d-ctx-dtab, and ignores it on a cleared one", async () => {
+    const over = await get(url, { host: "web", "l5d-dtab": "/svc/web => /#/io.l5d.fs/api" });
+    expect(JSON.parse(over.body)).toMatchObject({ backend: "api" });
+    expect(api.seen.at(-1)?.headers["l5d-ctx-dtab"]).toBe("/svc/web=>/#/io.l5d.fs/api");
+    expect(api.seen.at(-1)?.headers["l5d-dtab"]).toBeUndefined();
+    const ignored = await get(cleared, { host: "web", "l5d-dtab": "/svc/web => /#/io.l5d.fs/api" });
+    expect(JSON.parse(ignored.body)).toMatchObject({ backend: "web" });
+    expect(ignored.headers["l5d-dst-service"]).toBeUndefined();
+    expect(web.seen.at(-1)?.headers["l5d-ctx-dtab"]).toBeUndefined();
+    const bad = await get(url, { host: "web", "l5d-dtab": "/svc/web => " });
+    expect(bad.status).toBe(400);
+    expect(bad.headers["l5d-err-code"]).toBe("ROUTER_ERR_BAD_DTAB_HEADER");
+    expect(bad.headers["l5d-err"]).toContain("offset");
+  });
+
+  it("follows discovery: a service file rewritten (even by rename) re-routes within a second", async () => {
+    const file = join(disco, "moving");
+    writeFileSync(file, `${web.fsLine}\n`);
+    expect(JSON.parse((await get(url, { host: "moving" })).body)).toMatchObject({ backend: "web" });
+    writeFileSync(`${file}.tmp`, `${api.fsLine}\n`);
+    renameSync(`${file}.tmp`, file);
+    const started = Date.now();
+    await eventually(async () => ((JSON.parse((await get(url, { host: "moving" })).body) as { backend: string }).backend === "api" ? true : undefined), 5_000);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("streams large bodies both ways intact", async () => {
+    web.mode = { kind: "echo" };
+    try {
+      const body = Buffer.alloc(3 * 1024 * 1024, 1);
+      for (let i = 0; i < body.length; i += 4096) body[i] = i % 251;
+      const r = await new Promise<Buffer>((resolve, reject) => {
+        const u = new URL(url);
+        const req = httpRequest({ host: u.hostname, port: u.port, method: "POST", path: "/up", headers: { host: "web", "content-length": String(body.length) }, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve(Buffer.concat(chunks)));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+      expect(r.length).toBe(body.length);
+      expect(r.equals(body)).toBe(true);
+    } finally {
+      web.mode = { kind: "ok" };
+    }
+  });
+
+  it("resets the client connection when the backend cuts a response short", async () => {
+    web.mode = { kind: "truncate" };
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        const u = new URL(url);
+        const req = httpRequest({ host: u.hostname, port: u.port, path: "/", headers: { host: "web" }, agent: false }, (res) => {
+          let n = 0;
+          res.on("data", (c: Buffer) => (n += c.length));
+          res.on("end", () => resolve(`complete with ${n} bytes`));
+          res.on("error", (e) => resolve(`error: ${e.message}`));
+          res.on("aborted", () => resolve(`aborted after ${n} bytes`));
+        });
+        req.on("error", (e) => resolve(`error: ${e.message}`));
+        req.end();
+      });
+      expect(outcome).not.toMatch(/^complete/);
+    } finally {
+      web.mode = { kind: "ok" };
+    }
+  });
+
+  it("strips hop-by-hop headers and those named in Connection", async () => {
+    await get(url, { host: "web", connection: "keep-alive, x-secret", "x-secret": "s", "keep-alive": "timeout=5", "x-kept": "k", te: "trailers" });
+    const seen = web.seen.at(-1);
+    expect(seen?.headers["x-kept"]).toBe("k");
+    expect(seen?.headers["x-secret"]).toBeUndefined();
+    expect(seen?.headers["keep-alive"]).toBeUndefined();
+    expect(seen?.headers["te"]).toBeUndefined();
+  });
+
+  it("refuses duplicate Host, underscores in header names, too many headers; answers malformed input without crashing", async () => {
+    const port = Number(new URL(url).port);
+    expect(await raw(port, "GET / HTTP/1.1\r\nHost: web\r\nHost: api\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await raw(port, "GET / HTTP/1.1\r\nHost: web\r\nTransfer_Encoding: chunked\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await raw(port, "GET / HTTP/1.1\r\nHost: us er@web\r\nConnection: close\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+    const many = Array.from({ length: 150 }, (_, i) => `X-H${i}: v\r\n`).join("");
+    expect(await raw(port, `GET / HTTP/1.1\r\nHost: web\r\n${many}Connection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(await raw(port, "GET / HTTP/1.1\r\nHost: web\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await raw(port, `GET / HTTP/1.1\r\nHost: web\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    // Still serving.
+    expect((await get(url, { host: "web" })).status).toBe(200);
+  });
+
+  it("answers a malformed request after a pipelined response that was still in flight", async () => {
+    web.mode = { kind: "ok" };
+    const port = Number(new URL(url).port);
+    const out = await raw(port, "GET /first HTTP/1.1\r\nHost: web\r\n\r\nGET / HTTP/1.1\r\nHost: web\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", /HTTP\/1\.1 400 [^]*\r\n\r\n/);
+    expect(out).toMatch(/^HTTP\/1\.1 200 /);
+    expect(out).toContain('"url":"/first"');
+    expect(out).toMatch(/HTTP\/1\.1 400 /);
+  });
+
+  it("stops a request that loops back to the same router", async () => {
+    const port = new URL(url).port;
+    const r = await get(url, { host: "loop", "l5d-dtab": `/svc/loop => /$/inet/127.0.0.1/${port}` });
+    expect(r.status).toBe(400);
+    expect(r.headers["l5d-err-code"]).toBe("ROUTER_ERR_LOOP");
+  });
+
+  it("answers 502 with l5d-err when the endpoint refuses connections", async () => {
+    const r = await get(url, { host: "loop" });
+    expect(r.status).toBe(502);
+    expect(r.headers["l5d-err-code"]).toBe("ROUTER_ERR_CONNECT");
+  });
+});
