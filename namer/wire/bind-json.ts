@@ -23,8 +23,10 @@ export class BindDocumentError extends Error {
 /** A failure the namer reported in the document (an `exception` node) rather than a malformed one. */
 class ReportedFailure {
   readonly message: string;
-  constructor(message: string) {
+  readonly code: string | undefined;
+  constructor(message: string, code: string | undefined) {
     this.message = message;
+    this.code = code;
   }
 }
 
@@ -151,7 +153,7 @@ function tree(v: unknown, at: string, weight: number | undefined, depth: number)
     case "empty":
       return NameTree.empty;
     case "exception":
-      throw new ReportedFailure(string(o["message"], `${at}.message`));
+      throw new ReportedFailure(string(o["message"], `${at}.message`), o["code"] === undefined ? undefined : string(o["code"], `${at}.code`));
     default:
       throw new BindDocumentError(`${at}.type`, `unknown node type ${describe(type)}`);
   }
@@ -160,7 +162,9 @@ function tree(v: unknown, at: string, weight: number | undefined, depth: number)
 /** The namer writes a failure's message as "<cause> [<CODE>]"; anything else is a failed binding without a code of its own. */
 const WITH_CODE = /^([\s\S]*) \[([A-Z][A-Z0-9]*_ERR_[A-Z0-9_]+)\]$/;
 
-function failed(message: string): Binding {
+function failed(message: string, code: string | undefined): Binding {
+  // A `code` member (which the namer may add) says it plainly; else it is read off the message.
+  if (code !== undefined) return { type: "failed", code, cause: message };
   const m = WITH_CODE.exec(message);
   if (m !== null) return { type: "failed", code: m[2] as string, cause: m[1] as string };
   return { type: "failed", code: "NAMER_ERR_BINDING_FAILED", cause: message };
@@ -175,7 +179,7 @@ export function decodeBinding(doc: unknown): Binding {
   try {
     return { type: "ok", tree: tree(doc, "$", undefined, 0) };
   } catch (e) {
-    if (e instanceof ReportedFailure) return failed(e.message);
+    if (e instanceof ReportedFailure) return failed(e.message, e.code);
     throw e;
   }
 }

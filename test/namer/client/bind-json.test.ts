@@ -82,6 +82,7 @@ describe("decodeBinding", () => {
       cause: "Max recursion level: 100 reached",
     });
     expect(decodeBinding({ type: "exception", path: "/svc/a", message: "boom" })).toEqual({ type: "failed", code: "NAMER_ERR_BINDING_FAILED", cause: "boom" });
+    expect(decodeBinding({ type: "exception", path: "/svc/a", message: "boom", code: "DTAB_ERR_UNKNOWN_NAMER" })).toEqual({ type: "failed", code: "DTAB_ERR_UNKNOWN_NAMER", cause: "boom" });
     const nested = { type: "union", path: "/a", union: [{ weight: 1, tree: { type: "exception", path: "/a", message: "namer down" } }] };
     expect(decodeBinding(nested)).toEqual({ type: "failed", code: "NAMER_ERR_BINDING_FAILED", cause: "namer down" });
   });
@@ -105,6 +106,7 @@ describe("decodeBinding", () => {
     ["alternates that are not a list", { type: "alt", alt: "x" }, "$.alt"],
     ["a path that is not a string", { type: "neg", path: 1 }, "$.path"],
     ["an exception without a message", { type: "exception" }, "$.message"],
+    ["an exception code that is not a string", { type: "exception", message: "x", code: 5 }, "$.code"],
   ];
   for (const [what, doc, at] of malformed) {
     it(`rejects ${what} (at ${at})`, () => {
