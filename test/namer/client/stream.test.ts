@@ -136,13 +136,13 @@ describe("RemoteNameInterpreter stream handling", () => {
   });
 
   it("keeps a stream that sends keep-alives within the timeout", async () => {
-    const { fake, interpreter } = await setup({ keepAliveTimeoutMs: 250 });
+    const { fake, interpreter } = await setup({ keepAliveTimeoutMs: 400 });
     fake.first = JSON.stringify(leafDoc(1));
     const live = interpreter.bind(p("/svc/users"));
     cleanups.push(() => live.close());
     await until(() => (where(live.current()) === "127.0.0.1:1" ? true : undefined), "the binding");
-    // Eight keep-alives 80 ms apart: the stream lives well past three timeouts.
-    for (let i = 0; i < 8; i++) {
+    // Twelve keep-alives 80 ms apart: the stream lives well past two timeouts.
+    for (let i = 0; i < 12; i++) {
       fake.write("\n");
       await new Promise((r) => setTimeout(r, 80));
     }
