@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DtabError, Dtab, Path, NameTree, bind, delegate } from "../dtab/index.ts";
 import { formatDelegateTree } from "../dtab/explain.ts";
-import { ConfigError, loadConfig } from "../lib/config.ts";
+import { ConfigError, loadConfig, parseConfig, readConfigText } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { namerConfigSchema, type NamerConfig } from "../namer/config.ts";
 import { startNamer } from "../namer/main.ts";
@@ -182,9 +182,9 @@ export function buildProgram(): Command {
     .option("--json", "print the config as meshd reads it (defaults filled in, secrets hidden)")
     .action(async (opts: { config: string; json?: boolean }) => {
       // A router config has `routers`; anything else is checked as a namer config.
-      const text = readInput(opts.config);
+      const text = await readConfigText(opts.config);
       if (/^routers\s*:/m.test(text)) {
-        const config = await loadConfig(opts.config, routerConfigSchema);
+        const config = parseConfig(text, routerConfigSchema, { file: opts.config });
         if (opts.json === true) print(JSON.stringify(config, null, 2));
         else {
           const servers = config.routers.reduce((n, r) => n + r.servers.length, 0);
@@ -192,7 +192,7 @@ export function buildProgram(): Command {
         }
         return;
       }
-      const config = await loadConfig(opts.config, namerConfigSchema);
+      const config = parseConfig(text, namerConfigSchema, { file: opts.config });
       if (opts.json === true) print(JSON.stringify(redactConfig(config), null, 2));
       else print(`${opts.config}: ok (namer: storage ${config.storage.kind}, ${config.interfaces.length} interface(s), admin ${config.admin.ip}:${config.admin.port})`);
     });

@@ -259,13 +259,16 @@ export function parseConfig<S extends z.ZodType>(text: string, schema: S, option
   throw new ConfigError("CONFIG_ERR_INVALID", file, issues);
 }
 
-/** Reads and validates a config file (see parseConfig). */
-export async function loadConfig<S extends z.ZodType>(file: string, schema: S, options: { env?: Env } = {}): Promise<z.output<S>> {
-  let text: string;
+/** A config file's text; CONFIG_ERR_UNREADABLE when it cannot be read. */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (e) {
     throw new ConfigError("CONFIG_ERR_UNREADABLE", file, [{ path: "", message: `cannot read the config: ${(e as Error).message}` }], e);
   }
-  return parseConfig(text, schema, { file, ...options });
+}
+
+/** Reads and validates a config file (see parseConfig). */
+export async function loadConfig<S extends z.ZodType>(file: string, schema: S, options: { env?: Env } = {}): Promise<z.output<S>> {
+  return parseConfig(await readConfigText(file), schema, { file, ...options });
 }

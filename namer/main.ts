@@ -7,13 +7,18 @@ import type { Logger } from "../lib/log.ts";
 import { buildAdmin } from "./admin.ts";
 import { buildNamerApi, type NamerApi } from "./api/server.ts";
 import type { NamerConfig, StorageConfig } from "./config.ts";
+import type { RegistryApiOptions } from "./api/registry.ts";
+import { NameInterpreter } from "./interpreter/interpreter.ts";
 import { createNamerMetrics } from "./metrics.ts";
+import { createDiscoveryNamers } from "./namers/index.ts";
+import { createRegistryBackend, registryOptionsFor, type RegistryBackend } from "./registry/index.ts";
 import { MemoryDtabStore } from "./store/memory.ts";
 import { RedisDtabStore } from "./store/redis.ts";
 import type { DtabStore } from "./store/types.ts";
 
 export interface RunningNamer {
   readonly store: DtabStore;
+  readonly interpreter: NameInterpreter;
   /** Base URLs of the API interfaces, in config order, e.g. http://127.0.0.1:4180 */
   readonly apiUrls: readonly string[];
   readonly adminUrl: string;
@@ -66,6 +71,17 @@ function urlOf(app: FastifyInstance): string {
 export async function startNamer(config: NamerConfig, logger: Logger): Promise<RunningNamer> {
   const store = await openStore(config.storage, logger);
   logger.info({ storage: describeStorage(config.storage) }, "dtab store opened");
+  // The registry lives where the dtabs do (Redis, shared by namer replicas; else memory).
+  const registryConfig = config.namers.find((n) => n.kind === "meshd.registry");
+  let registry: RegistryBackend | undefined;
+  let registryApi: RegistryApiOptions | undefined;
+  if (registryConfig !== undefined) {
+    registry = createRegistryBackend(registryOptionsFor(config.storage, { logger, maxTtlSeconds: registryConfig.maxTtlSeconds }));
+    registryApi = { registry, defaultTtlSeconds: registryConfig.defaultTtlSeconds, maxTtlSeconds: registryConfig.maxTtlSeconds };
+  }
+  const namers = createDiscoveryNamers(config.namers, { logger, registry });
+  for (const n of namers) logger.info({ kind: n.kind, prefix: n.prefix.show }, "namer ready");
+  const interpreter = new NameInterpreter(store, namers, { logger });
   const metrics = createNamerMetrics(store);
   let closing = false;
   let listening = false;
@@ -85,7 +101,7 @@ export async function startNamer(config: NamerConfig, logger: Logger): Promise<R
   });
   try {
     for (const iface of config.interfaces) {
-      const api = await buildNamerApi({ store, config: iface, metrics, logger });
+      const api = await buildNamerApi({ store, config: iface, metrics, logger, interpreter, ...(registryApi === undefined ? {} : { registry: registryApi }) });
       apis.push(api);
       await api.app.listen({ host: iface.ip, port: iface.port });
       const auth = iface.writeTokens === undefined || iface.writeTokens.length === 0 ? "writes from loopback only (no write tokens)" : `writes need one of ${iface.writeTokens.length} bearer token(s)`;
@@ -94,13 +110,15 @@ export async function startNamer(config: NamerConfig, logger: Logger): Promise<R
     await admin.listen({ host: config.admin.ip, port: config.admin.port });
     logger.info({ url: urlOf(admin) }, "namer admin listening");
   } catch (e) {
-    await Promise.allSettled([...apis.map((a) => a.close()), admin.close(), store.close()]);
+    interpreter.close();
+    await Promise.allSettled([...apis.map((a) => a.close()), admin.close(), ...namers.map((n) => n.close()), store.close(), registry?.close()]);
     throw e;
   }
   listening = true;
 
   return {
     store,
+    interpreter,
     apiUrls: apis.map((a) => urlOf(a.app)),
     adminUrl: urlOf(admin),
     async close(graceMs = config.shutdownGraceMs) {
@@ -109,6 +127,9 @@ export async function startNamer(config: NamerConfig, logger: Logger): Promise<R
       logger.info({ graceMs }, "namer shutting down");
       await Promise.allSettled(apis.map((a) => a.close(graceMs)));
       await admin.close();
+      interpreter.close();
+      await Promise.allSettled(namers.map((n) => n.close()));
+      await registry?.close();
       await store.close();
       logger.info("namer stopped");
     },

@@ -147,6 +147,9 @@ export function nameRoutes(ctx: ApiContext) {
 
     app.get("/api/1/bound-names", async (request: FastifyRequest<{ Querystring: Query }>, reply) => {
       const live = interpreter.boundNames();
+      // Listings load asynchronously: an empty first answer may just mean "not read yet", so give it a moment.
+      const fresh = live.current().length === 0 ? await settled(live, (names) => names.length === 0, Math.min(1_000, ctx.nameTimeoutMs)) : undefined;
+      void fresh;
       await serve(request, reply, "bound-names", live, (names) => JSON.stringify(names), () => undefined, () => false);
     });
   };

@@ -12,6 +12,7 @@ import type { ApiContext } from "./context.ts";
 import { DTAB_MEDIA_TYPE, dtabRoutes } from "./dtabs.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
 import { nameRoutes } from "./names.ts";
+import { registryRoutes, type RegistryApiOptions } from "./registry.ts";
 import { StreamRegistry } from "./stream.ts";
 
 export interface NamerApi {
@@ -30,6 +31,7 @@ export async function buildNamerApi(options: {
   readonly metrics: NamerMetrics;
   readonly logger: Logger;
   readonly interpreter?: NameInterpreter;
+  readonly registry?: RegistryApiOptions;
 }): Promise<NamerApi> {
   const { store, config, metrics } = options;
   const streams = new StreamRegistry();
@@ -62,6 +64,7 @@ export async function buildNamerApi(options: {
   });
   await app.register(dtabRoutes(ctx));
   await app.register(nameRoutes(ctx));
+  if (options.registry !== undefined) await app.register(registryRoutes(ctx, options.registry));
   return {
     app,
     streams,

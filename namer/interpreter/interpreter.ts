@@ -115,6 +115,8 @@ export class NameInterpreter {
   readonly #observations: IdleCache<Watchable<NamerAnswer>>;
   /** Shared live bindings, keyed by namespace, path and local dtab. */
   readonly #bindings: IdleCache<LiveBinding>;
+  /** The namers' listings of what they can bind. */
+  readonly #names: IdleCache<{ cell: Cell<readonly string[]>; dispose(): void }>;
 
   constructor(store: DtabSource, namers: readonly DiscoveryNamer[], options: InterpreterOptions) {
     this.#store = store;
@@ -123,6 +125,7 @@ export class NameInterpreter {
     const idleMs = options.idleMs ?? 60_000;
     this.#observations = new IdleCache({ idleMs, dispose: (w) => w.close() });
     this.#bindings = new IdleCache({ idleMs, dispose: (b) => b.dispose() });
+    this.#names = new IdleCache({ idleMs, dispose: (n) => n.dispose() });
   }
 
   /** Live bindings and namer observations held (for metrics and tests). */
@@ -241,23 +244,29 @@ export class NameInterpreter {
     }
   }
 
-  /** Every name the enumerable namers can bind, sorted (for /api/1/bound-names). */
+  /**
+   * Every name the enumerable namers can bind, sorted (for /api/1/bound-names).
+   * The underlying listings stay open while idle, so asking again is cheap.
+   */
   boundNames(): LiveValue<readonly string[]> {
-    const sources = this.#namers.flatMap((n) => (n.names === undefined ? [] : [n.names()]));
-    const collect = (): readonly string[] => [...new Set(sources.flatMap((s) => s.current().map((p) => p.show)))].sort();
-    const cell = new Cell<readonly string[]>(collect(), (v) => v.join("\n"), this.#logger);
-    const unsubscribes = sources.map((s) => s.subscribe(() => cell.set(collect())));
-    return {
-      current: () => cell.get(),
-      subscribe: (l) => cell.subscribe(l),
-      close: () => {
-        for (const u of unsubscribes) u();
-        for (const s of sources) s.close();
-      },
-    };
+    const lease = this.#names.acquire("names", () => {
+      const sources = this.#namers.flatMap((n) => (n.names === undefined ? [] : [n.names()]));
+      const collect = (): readonly string[] => [...new Set(sources.flatMap((s) => s.current().map((p) => p.show)))].sort();
+      const cell = new Cell<readonly string[]>(collect(), (v) => v.join("\n"), this.#logger);
+      const unsubscribes = sources.map((s) => s.subscribe(() => cell.set(collect())));
+      return {
+        cell,
+        dispose: () => {
+          for (const u of unsubscribes) u();
+          for (const s of sources) s.close();
+        },
+      };
+    });
+    return leased(lease, (v) => v.cell);
   }
 
   close(): void {
+    this.#names.clear();
     this.#bindings.clear();
     this.#observations.clear();
   }

@@ -20,7 +20,9 @@ export interface NamerProcess {
  * Starts `meshd namer` with `storage` (default: embedded in memory) and the
  * given interface options (e.g. writeTokens); resolves once /ready is 200.
  */
-export async function startNamerProcess(options: { storage?: Record<string, unknown>; iface?: Record<string, unknown>; env?: Record<string, string>; waitReady?: boolean } = {}): Promise<NamerProcess> {
+export async function startNamerProcess(
+  options: { storage?: Record<string, unknown>; iface?: Record<string, unknown>; namers?: readonly Record<string, unknown>[]; env?: Record<string, string>; waitReady?: boolean } = {},
+): Promise<NamerProcess> {
   const dir = mkdtempSync(join(tmpdir(), "meshd-namer-"));
   const port = await freePort();
   const adminPort = await freePort();
@@ -28,6 +30,7 @@ export async function startNamerProcess(options: { storage?: Record<string, unkn
     storage: options.storage ?? { kind: "io.l5d.inMemory" },
     interfaces: [{ kind: "io.l5d.httpController", ip: "127.0.0.1", port, ...options.iface }],
     admin: { ip: "127.0.0.1", port: adminPort },
+    namers: options.namers ?? [],
     logging: { level: "info" },
     shutdownGraceMs: 2000,
   };
