@@ -33,7 +33,7 @@ export interface DtabSource {
   get(namespace: string): Promise<VersionedDtab | undefined>;
   watch(namespace: string, listener: (state: VersionedDtab | undefined) => void): Unsubscribe;
 }
-import { Cell } from "./cell.ts";
+import { Cell } from "../namers/watchable.ts";
 import { IdleCache, type Lease } from "./idle-cache.ts";
 
 /** One leaf of a bound tree: the bound id, what it left unconsumed, its live address set, its union weight. */
@@ -59,6 +59,11 @@ const PENDING: Binding = { type: "pending" };
 
 /** A lease on a live value; `close` gives it back to the interpreter's cache. */
 export type LiveValue<T> = Watchable<T>;
+
+/** Equality by a canonical key: bound trees hold Paths, so compare their printed forms. */
+function byKey<T>(key: (v: T) => string): (a: T, b: T) => boolean {
+  return (a, b) => key(a) === key(b);
+}
 
 function addrKey(addr: Addr): string {
   return JSON.stringify(addr);
@@ -166,14 +171,14 @@ export class NameInterpreter {
     const namer = this.#namers[index] as DiscoveryNamer;
     const lease = this.observe(index, stripped.drop(namer.prefix.size));
     const toAddr = (a: NamerAnswer): Addr => (a.type === "bound" ? a.addr : a.type === "failed" ? { type: "failed", cause: a.cause } : a);
-    const cell = new Cell<Addr>(toAddr(lease.value.current()), addrKey, this.#logger);
+    const cell = new Cell<Addr>(toAddr(lease.value.current()), { equals: byKey(addrKey), logger: this.#logger });
     const unsubscribe = lease.value.subscribe((a) => {
       // A known address set is not dropped for a later failure.
-      if (a.type === "failed" && cell.get().type === "bound") return;
+      if (a.type === "failed" && cell.current().type === "bound") return;
       cell.set(toAddr(a));
     });
     return {
-      current: () => cell.get(),
+      current: () => cell.current(),
       subscribe: (l) => cell.subscribe(l),
       close: () => {
         unsubscribe();
@@ -193,10 +198,10 @@ export class NameInterpreter {
       if (b.type === "failed") return { type: "failed", cause: b.cause };
       return pickAddr(b.tree, random);
     };
-    const cell = new Cell<Addr>(pick(binding.current()), addrKey, this.#logger);
+    const cell = new Cell<Addr>(pick(binding.current()), { equals: byKey(addrKey), logger: this.#logger });
     const unsubscribe = binding.subscribe((b) => cell.set(pick(b)));
     return {
-      current: () => cell.get(),
+      current: () => cell.current(),
       subscribe: (l) => cell.subscribe(l),
       close: () => {
         unsubscribe();
@@ -252,7 +257,7 @@ export class NameInterpreter {
     const lease = this.#names.acquire("names", () => {
       const sources = this.#namers.flatMap((n) => (n.names === undefined ? [] : [n.names()]));
       const collect = (): readonly string[] => [...new Set(sources.flatMap((s) => s.current().map((p) => p.show)))].sort();
-      const cell = new Cell<readonly string[]>(collect(), (v) => v.join("\n"), this.#logger);
+      const cell = new Cell<readonly string[]>(collect(), { equals: byKey((v: readonly string[]) => v.join("\n")), logger: this.#logger });
       const unsubscribes = sources.map((s) => s.subscribe(() => cell.set(collect())));
       return {
         cell,
@@ -285,7 +290,7 @@ function leased<T, U>(lease: Lease<T>, cellOf: (value: T) => Cell<U>): LiveValue
   const cell = cellOf(lease.value);
   const unsubscribes: Unsubscribe[] = [];
   return {
-    current: () => cell.get(),
+    current: () => cell.current(),
     subscribe: (listener) => {
       const u = cell.subscribe(listener);
       unsubscribes.push(u);
@@ -384,7 +389,7 @@ class LiveBinding {
     this.#logger = logger.child({ namespace: ns, path: path.show });
     this.#path = path;
     this.#local = local;
-    this.cell = new Cell<Binding>(PENDING, bindingKey, logger);
+    this.cell = new Cell<Binding>(PENDING, { equals: byKey(bindingKey), logger });
     // A namespace that does not exist binds as an empty dtab (namerd's rule).
     this.#unwatchStore = store.watch(ns, (state) => {
       this.#dtab = state?.dtab ?? Dtab.empty;
@@ -442,7 +447,7 @@ class LiveBinding {
       dep.lease.release();
       this.#deps.delete(key);
     }
-    if (result.type !== "ok" && this.cell.get().type === "ok") {
+    if (result.type !== "ok" && this.cell.current().type === "ok") {
       if (result.type === "failed") this.#logger.warn({ code: result.code, cause: result.cause }, "binding failed; keeping the last good binding");
       return;
     }
