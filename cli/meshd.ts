@@ -136,7 +136,7 @@ export function buildProgram(): Command {
     .requiredOption("-c, --config <file>", "router config (YAML, Linkerd 1 keys)")
     .action(async (opts: { config: string }) => {
       const config = await loadConfig(opts.config, routerConfigSchema);
-      await runRouterUntilSignal(config);
+      await runRouterUntilSignal(config, opts.config);
     });
 
   program
@@ -213,7 +213,7 @@ function redactConfig(config: NamerConfig): unknown {
 }
 
 /** Runs the routers until SIGTERM or SIGINT, then drains them; a second signal exits at once. */
-async function runRouterUntilSignal(config: RouterConfig): Promise<void> {
+async function runRouterUntilSignal(config: RouterConfig, file: string): Promise<void> {
   const logger = createLogger({ name: "router" });
   let router: Awaited<ReturnType<typeof startRouter>>;
   try {
@@ -221,7 +221,23 @@ async function runRouterUntilSignal(config: RouterConfig): Promise<void> {
   } catch (e) {
     throw listenError(e);
   }
-  await untilSignal(logger, () => router.close());
+  // SIGHUP: re-read the config; a bad one is logged and the running one stays.
+  let reloading = Promise.resolve();
+  const onHup = (): void => {
+    reloading = reloading.then(async () => {
+      try {
+        await router.reload(await loadConfig(file, routerConfigSchema));
+      } catch (e) {
+        logger.error({ err: e instanceof ConfigError ? e.message : e }, "reload failed; keeping the running configuration");
+      }
+    });
+  };
+  process.on("SIGHUP", onHup);
+  await untilSignal(logger, async () => {
+    process.off("SIGHUP", onHup);
+    await reloading;
+    await router.close();
+  });
 }
 
 /** A failure to listen as a readable message; anything else as it is. */

@@ -86,7 +86,7 @@ function hasBody(req: IncomingMessage): boolean {
 
 export class HttpRouter {
   readonly label: string;
-  readonly #options: HttpRouterOptions;
+  #options: HttpRouterOptions;
   readonly #logicals = new Map<string, Logical>();
   readonly #clients = new Map<string, { client: ConcreteClient; lastUsed: number }>();
   readonly #random: () => number;
@@ -304,6 +304,20 @@ export class HttpRouter {
       this.#clients.delete(key);
       void entry.client.close();
     }
+  }
+
+  /**
+   * Takes a new configuration (SIGHUP reload) without dropping anything:
+   * bindings are re-made from the new interpreter and dtab on next use, and
+   * clients are rebuilt while the old ones drain their in-flight requests.
+   */
+  reconfigure(options: HttpRouterOptions): void {
+    this.#options = options;
+    for (const logical of this.#logicals.values()) logical.live.close();
+    this.#logicals.clear();
+    const old = [...this.#clients.values()];
+    this.#clients.clear();
+    for (const entry of old) void entry.client.close();
   }
 
   /** Closes bindings and lets in-flight requests finish on their connections. */

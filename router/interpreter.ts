@@ -45,11 +45,10 @@ export class StaticDtabSource implements DtabSource {
 export class LocalInterpreter implements RouterInterpreter {
   readonly dtab: StaticDtabSource;
   readonly #interpreter: NameInterpreter;
-  readonly #namers: readonly DiscoveryNamer[];
 
+  /** The namers are shared by every router of the process and closed by their owner, not here. */
   constructor(dtab: Dtab, namers: readonly DiscoveryNamer[], options: { logger: Logger; idleMs: number }) {
     this.dtab = new StaticDtabSource(dtab);
-    this.#namers = namers;
     this.#interpreter = new NameInterpreter(this.dtab, namers, { logger: options.logger, idleMs: options.idleMs });
   }
 
@@ -59,7 +58,6 @@ export class LocalInterpreter implements RouterInterpreter {
 
   async close(): Promise<void> {
     this.#interpreter.close();
-    await Promise.allSettled(this.#namers.map((n) => n.close()));
   }
 }
 

@@ -1,18 +1,18 @@
 // Runs the routers of a config: namers, interpreters, HTTP routers and
-// their listeners, and the admin port; reloads what can change without
-// dropping connections, and shuts down in order (not ready, listeners
-// drained, clients closed).
+// their listeners, and the admin port; reloads what changed without
+// dropping connections (SIGHUP), and shuts down in order (not ready,
+// listeners drained, clients closed).
 import { Dtab, Path } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import { RemoteNameInterpreter } from "../namer/client/index.ts";
-import { createDiscoveryNamers } from "../namer/namers/index.ts";
+import { createDiscoveryNamers, type DiscoveryNamer } from "../namer/namers/index.ts";
 import { buildRouterAdmin } from "./admin.ts";
 import { p2cBalancer } from "./concrete/client.ts";
-import type { HttpRouterConfig, InterpreterConfig, RouterConfig } from "./config.ts";
-import { HttpRouter } from "./http-router.ts";
+import type { HttpRouterConfig, RouterConfig, ServerConfig } from "./config.ts";
+import { HttpRouter, type HttpRouterOptions } from "./http-router.ts";
 import { createIdentifier, identifierChain } from "./identify/identifiers.ts";
 import { LocalInterpreter, type RouterInterpreter } from "./interpreter.ts";
-import { Listener } from "./server.ts";
+import { Listener, type ListenerOptions } from "./server.ts";
 import { createTransformer } from "./transformers.ts";
 
 export interface RunningRouter {
@@ -20,6 +20,8 @@ export interface RunningRouter {
   /** Listener URLs per router label, in config order. */
   readonly listeners: Readonly<Record<string, readonly string[]>>;
   readonly adminUrl: string;
+  /** Applies a new config: dtabs, namers, interpreters, policies, listeners (changed ones re-bound). */
+  reload(config: RouterConfig): Promise<void>;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -34,9 +36,18 @@ export function namerUrl(dst: string): string {
   throw new RangeError(`interpreter dst must be /$/inet/<host>/<port> or an http:// URL, got ${dst}`);
 }
 
-function buildInterpreter(config: InterpreterConfig, router: HttpRouterConfig, namers: ReturnType<typeof createDiscoveryNamers>, logger: Logger): RouterInterpreter {
-  const idleMs = router.bindingCache.idleTtlSecs * 1000;
-  if (config.kind === "default") return new LocalInterpreter(Dtab.read(router.dtab), namers, { logger, idleMs });
+function labelOf(rc: HttpRouterConfig): string {
+  return rc.label ?? rc.protocol;
+}
+
+function serverKey(sc: ServerConfig): string {
+  return `${sc.ip}:${sc.port}`;
+}
+
+function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[], logger: Logger): RouterInterpreter {
+  const config = rc.interpreter;
+  const idleMs = rc.bindingCache.idleTtlSecs * 1000;
+  if (config.kind === "default") return new LocalInterpreter(Dtab.read(rc.dtab), namers, { logger, idleMs });
   const remote = new RemoteNameInterpreter({
     baseUrl: namerUrl(config.dst),
     namespace: config.namespace,
@@ -48,65 +59,90 @@ function buildInterpreter(config: InterpreterConfig, router: HttpRouterConfig, n
   return { bind: (path, local) => remote.bind(path, local), close: async () => remote.close() };
 }
 
-export async function startRouter(config: RouterConfig, logger: Logger): Promise<RunningRouter> {
-  const namers = createDiscoveryNamers(config.namers, { logger });
-  const routers: HttpRouter[] = [];
-  const interpreters: RouterInterpreter[] = [];
-  const listeners: { label: string; listener: Listener }[] = [];
-  const urls: Record<string, string[]> = {};
+function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, logger: Logger): HttpRouterOptions {
+  const label = labelOf(rc);
+  const identifiers = (Array.isArray(rc.identifier) ? rc.identifier : [rc.identifier]).map((i) => createIdentifier(i, Path.read(rc.dstPrefix)));
+  const pool = rc.client.kind === "io.l5d.static" ? undefined : rc.client.hostConnectionPool;
+  const connectTimeoutMs = rc.client.kind === "io.l5d.static" ? undefined : rc.client.connectTimeoutMs;
+  return {
+    label,
+    identifier: identifierChain(identifiers),
+    interpreter,
+    // The default interpreter has the router's dtab as its base; a namer gets it with every bind.
+    routerDtab: rc.interpreter.kind === "default" ? Dtab.empty : Dtab.read(rc.dtab),
+    namespace: rc.interpreter.kind === "default" ? `router ${label}` : rc.interpreter.namespace,
+    bindingTimeoutMs: rc.bindingTimeoutMs,
+    maxHeaders: rc.maxHeaders,
+    maxCallDepth: rc.maxCallDepth,
+    idleTtlMs: rc.bindingCache.idleTtlSecs * 1000,
+    client: {
+      endpoint: {
+        ...(pool?.maxSize === undefined ? {} : { maxConnections: pool.maxSize }),
+        keepAliveTimeoutMs: pool?.idleTimeMs ?? 4_000,
+        connectTimeoutMs: connectTimeoutMs ?? 3_000,
+      },
+      transformers: rc.interpreter.transformers.map(createTransformer),
+      balancer: p2cBalancer(),
+      logger,
+    },
+    logger,
+  };
+}
+
+/** One running router: its config, interpreter, HTTP router and listeners by ip:port. */
+interface Assembly {
+  config: HttpRouterConfig;
+  interpreter: RouterInterpreter;
+  router: HttpRouter;
+  readonly listeners: Map<string, Listener>;
+  readonly logger: Logger;
+}
+
+function listenerOptions(sc: ServerConfig, a: { config: HttpRouterConfig; router: HttpRouter; logger: Logger }): ListenerOptions {
+  return { config: sc, router: a.router, maxHeaders: a.config.maxHeaders, maxHeadersKB: a.config.maxHeadersKB, logger: a.logger };
+}
+
+export async function startRouter(initial: RouterConfig, logger: Logger): Promise<RunningRouter> {
+  let config = initial;
+  let namers = createDiscoveryNamers(config.namers, { logger });
+  const assemblies = new Map<string, Assembly>();
   let ready = false;
   let closing = false;
   const admin = buildRouterAdmin({
     logger,
     readiness: () => (closing ? "shutting down" : ready ? undefined : "starting"),
-    routers: () => routers,
+    routers: () => [...assemblies.values()].map((a) => a.router),
   });
+
+  const open = async (a: Assembly, sc: ServerConfig): Promise<void> => {
+    const listener = new Listener(listenerOptions(sc, a));
+    const url = await listener.listen();
+    a.listeners.set(serverKey(sc), listener);
+    a.logger.info({ url, clearContext: listener.clearContext, interpreter: a.config.interpreter.kind }, "router listening");
+  };
+
+  const assemble = async (rc: HttpRouterConfig): Promise<void> => {
+    const log = logger.child({ router: labelOf(rc) });
+    const interpreter = buildInterpreter(rc, namers, log);
+    const router = new HttpRouter(routerOptions(rc, interpreter, log));
+    const a: Assembly = { config: rc, interpreter, router, listeners: new Map(), logger: log };
+    assemblies.set(labelOf(rc), a);
+    for (const sc of rc.servers) await open(a, sc);
+  };
+
+  const teardown = async (a: Assembly, graceMs: number): Promise<void> => {
+    await Promise.allSettled([...a.listeners.values()].map((l) => l.drain(graceMs)));
+    await a.router.close();
+    await a.interpreter.close();
+  };
+
   try {
-    for (const rc of config.routers) {
-      const label = rc.label ?? rc.protocol;
-      const log = logger.child({ router: label });
-      const interpreter = buildInterpreter(rc.interpreter, rc, namers, log);
-      interpreters.push(interpreter);
-      const identifiers = (Array.isArray(rc.identifier) ? rc.identifier : [rc.identifier]).map((i) => createIdentifier(i, Path.read(rc.dstPrefix)));
-      const pool = rc.client.kind === "io.l5d.static" ? undefined : rc.client.hostConnectionPool;
-      const connectTimeoutMs = rc.client.kind === "io.l5d.static" ? undefined : rc.client.connectTimeoutMs;
-      const router = new HttpRouter({
-        label,
-        identifier: identifierChain(identifiers),
-        interpreter,
-        // The default interpreter has the router's dtab as its base; a namer gets it with every bind.
-        routerDtab: rc.interpreter.kind === "default" ? Dtab.empty : Dtab.read(rc.dtab),
-        namespace: rc.interpreter.kind === "default" ? `router ${label}` : rc.interpreter.namespace,
-        bindingTimeoutMs: rc.bindingTimeoutMs,
-        maxHeaders: rc.maxHeaders,
-        maxCallDepth: rc.maxCallDepth,
-        idleTtlMs: rc.bindingCache.idleTtlSecs * 1000,
-        client: {
-          endpoint: {
-            ...(pool?.maxSize === undefined ? {} : { maxConnections: pool.maxSize }),
-            keepAliveTimeoutMs: pool?.idleTimeMs ?? 4_000,
-            connectTimeoutMs: connectTimeoutMs ?? 3_000,
-          },
-          transformers: rc.interpreter.transformers.map(createTransformer),
-          balancer: p2cBalancer(),
-          logger: log,
-        },
-        logger: log,
-      });
-      routers.push(router);
-      urls[label] = [];
-      for (const sc of rc.servers) {
-        const listener = new Listener({ config: sc, router, maxHeaders: rc.maxHeaders, maxHeadersKB: rc.maxHeadersKB, logger: log });
-        listeners.push({ label, listener });
-        const url = await listener.listen();
-        (urls[label] as string[]).push(url);
-        log.info({ url, clearContext: listener.clearContext, interpreter: rc.interpreter.kind }, "router listening");
-      }
-    }
+    for (const rc of config.routers) await assemble(rc);
     await admin.listen({ host: config.admin.ip, port: config.admin.port });
     logger.info({ url: `http://${config.admin.ip}:${config.admin.port}` }, "router admin listening");
   } catch (e) {
-    await Promise.allSettled([...listeners.map((l) => l.listener.drain(0)), ...routers.map((r) => r.destroy()), ...interpreters.map((i) => i.close()), admin.close()]);
+    await Promise.allSettled([...assemblies.values()].map((a) => teardown(a, 0)));
+    await admin.close();
     throw e;
   }
   ready = true;
@@ -114,19 +150,68 @@ export async function startRouter(config: RouterConfig, logger: Logger): Promise
   const adminUrl = typeof address === "object" && address !== null ? `http://${config.admin.ip}:${address.port}` : `http://${config.admin.ip}:${config.admin.port}`;
 
   return {
-    routers,
-    listeners: urls,
+    get routers() {
+      return [...assemblies.values()].map((a) => a.router);
+    },
+    get listeners() {
+      const out: Record<string, string[]> = {};
+      for (const [label, a] of assemblies) out[label] = [...a.listeners.keys()].map((k) => `http://${k}`);
+      return out;
+    },
     adminUrl,
+
+    async reload(next: RouterConfig) {
+      const namersChanged = JSON.stringify(next.namers) !== JSON.stringify(config.namers);
+      const oldNamers = namers;
+      if (namersChanged) namers = createDiscoveryNamers(next.namers, { logger });
+      const wanted = new Map(next.routers.map((rc) => [labelOf(rc), rc]));
+      for (const [label, a] of assemblies) {
+        if (wanted.has(label)) continue;
+        assemblies.delete(label);
+        await teardown(a, next.admin.shutdownGraceMs);
+        logger.info({ router: label }, "router removed by reload");
+      }
+      for (const [label, rc] of wanted) {
+        const a = assemblies.get(label);
+        if (a === undefined) {
+          await assemble(rc);
+          logger.info({ router: label }, "router added by reload");
+          continue;
+        }
+        const oldInterpreter = a.interpreter;
+        const interpreterChanged =
+          namersChanged ||
+          JSON.stringify(rc.interpreter) !== JSON.stringify(a.config.interpreter) ||
+          (rc.interpreter.kind === "default" && rc.dtab !== a.config.dtab) ||
+          rc.bindingCache.idleTtlSecs !== a.config.bindingCache.idleTtlSecs;
+        if (interpreterChanged) a.interpreter = buildInterpreter(rc, namers, a.logger);
+        a.config = rc;
+        a.router.reconfigure(routerOptions(rc, a.interpreter, a.logger));
+        if (interpreterChanged) await oldInterpreter.close();
+        // Listeners: same ip:port keep their sockets; the rest are re-bound.
+        const servers = new Map(rc.servers.map((sc) => [serverKey(sc), sc]));
+        for (const [key, listener] of a.listeners) {
+          const sc = servers.get(key);
+          if (sc === undefined) {
+            a.listeners.delete(key);
+            await listener.drain(next.admin.shutdownGraceMs);
+          } else listener.update(listenerOptions(sc, a));
+        }
+        for (const [key, sc] of servers) if (!a.listeners.has(key)) await open(a, sc);
+      }
+      if (namersChanged) await Promise.allSettled(oldNamers.map((n) => n.close()));
+      config = next;
+      logger.info("configuration reloaded");
+    },
+
     async close(graceMs = config.admin.shutdownGraceMs) {
       if (closing) return;
       closing = true;
       logger.info({ graceMs }, "router shutting down");
-      await Promise.allSettled(listeners.map((l) => l.listener.drain(graceMs)));
-      await Promise.allSettled(routers.map((r) => r.close()));
-      await Promise.allSettled(interpreters.map((i) => i.close()));
+      await Promise.allSettled([...assemblies.values()].map((a) => teardown(a, graceMs)));
+      await Promise.allSettled(namers.map((n) => n.close()));
       await admin.close();
       logger.info("router stopped");
     },
   };
 }
-

@@ -24,8 +24,8 @@ function isLoopback(ip: string): boolean {
 
 export class Listener {
   readonly server: Server;
-  readonly #options: ListenerOptions;
-  readonly #clearContext: boolean;
+  #options: ListenerOptions;
+  #clearContext: boolean;
   #inFlight = 0;
   #draining = false;
 
@@ -48,6 +48,18 @@ export class Listener {
     // Node drops header lines past this silently; the edge check answers 431 when it is reached.
     this.server.maxHeadersCount = options.maxHeaders;
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket));
+  }
+
+  /**
+   * Applies a reloaded config for the same ip:port. Limits Node fixes at
+   * creation (the header block size) keep their old value until a restart.
+   */
+  update(options: ListenerOptions): void {
+    this.#options = options;
+    this.#clearContext = options.config.clearContext ?? !isLoopback(options.config.ip);
+    this.server.headersTimeout = options.config.headersTimeoutMs;
+    this.server.keepAliveTimeout = options.config.keepAliveTimeoutMs;
+    this.server.maxHeadersCount = options.maxHeaders;
   }
 
   get clearContext(): boolean {

@@ -8,7 +8,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { Dtab, type Path } from "../../dtab/index.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
-import { Cell } from "../interpreter/cell.ts";
+import { Cell } from "../namers/watchable.ts";
 import { IdleCache, type Lease } from "../interpreter/idle-cache.ts";
 import { bindingKey, type Binding, type LiveValue } from "../interpreter/interpreter.ts";
 import type { Unsubscribe } from "../namers/types.ts";
@@ -211,7 +211,7 @@ class RemoteBinding {
     this.#logger = ctx.logger.child({ path: path.show, ...(local.length > 0 ? { dtab: local.show } : {}) });
     this.#snapshot = ctx.snapshot;
     this.#source = known === undefined ? "none" : "snapshot";
-    this.cell = new Cell<Binding>(known ?? PENDING, bindingKey, this.#logger);
+    this.cell = new Cell<Binding>(known ?? PENDING, { equals: (a, b) => bindingKey(a) === bindingKey(b), logger: this.#logger });
     this.#watch = new NdjsonWatch(
       { ...ctx.watchOptions, url: ctx.url(path, local), logger: this.#logger },
       {
@@ -238,7 +238,7 @@ class RemoteBinding {
     if (binding.type === "ok") {
       this.#source = "namer";
       if (this.cell.set(binding)) this.#snapshot.put(this.#path, this.#local, binding);
-    } else if (this.cell.get().type === "ok") {
+    } else if (this.cell.current().type === "ok") {
       this.#logger.warn({ binding }, "the namer reports the binding failed; keeping the last good binding");
     } else {
       this.cell.set(binding);
@@ -250,7 +250,7 @@ class RemoteBinding {
   /** A 4xx is the namer's definite answer (bad path, no bind API): it fails a binding that has nothing better; 5xx is transient. */
   #refused(status: number, body: string): void {
     if (status < 400 || status >= 500 || status === 408 || status === 429) return;
-    if (this.cell.get().type === "ok") return;
+    if (this.cell.current().type === "ok") return;
     let code = "NAMER_ERR_BINDING_FAILED";
     let cause = `the namer answered ${status}`;
     try {
@@ -268,7 +268,7 @@ class RemoteBinding {
   }
 
   info(): RemoteBindingInfo {
-    return { path: this.#path.show, dtab: this.#local.show, source: this.#source, binding: this.cell.get().type, ...this.#watch.status };
+    return { path: this.#path.show, dtab: this.#local.show, source: this.#source, binding: this.cell.current().type, ...this.#watch.status };
   }
 
   dispose(): void {
@@ -281,7 +281,7 @@ function leased(lease: Lease<RemoteBinding>): LiveValue<Binding> {
   const unsubscribes: Unsubscribe[] = [];
   let closed = false;
   return {
-    current: () => cell.get(),
+    current: () => cell.current(),
     subscribe: (listener) => {
       const u = cell.subscribe(listener);
       unsubscribes.push(u);

@@ -12,7 +12,14 @@ export interface Seen {
   readonly bodyBytes: number;
 }
 
-export type BackendMode = { kind: "ok" } | { kind: "status"; status: number } | { kind: "stall" } | { kind: "truncate" } | { kind: "echo" } | { kind: "large"; bytes: number };
+export type BackendMode =
+  | { kind: "ok" }
+  | { kind: "status"; status: number }
+  | { kind: "stall" }
+  | { kind: "delay"; ms: number }
+  | { kind: "truncate" }
+  | { kind: "echo" }
+  | { kind: "large"; bytes: number };
 
 export class Backend {
   readonly name: string;
@@ -33,6 +40,12 @@ export class Backend {
         switch (mode.kind) {
           case "stall":
             return; // never answers
+          case "delay":
+            setTimeout(() => {
+              res.writeHead(200, { "content-type": "application/json", "x-backend": this.name });
+              res.end(JSON.stringify({ backend: this.name, delayed: mode.ms }) + "\n");
+            }, mode.ms);
+            return;
           case "status":
             res.writeHead(mode.status, { "content-type": "text/plain", "x-backend": this.name });
             res.end(`${this.name} says ${mode.status}\n`);

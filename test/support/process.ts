@@ -37,8 +37,8 @@ export class ManagedProcess {
   readonly child: ChildProcess;
   #output = "";
 
-  constructor(entry: string, args: readonly string[], env: Record<string, string | undefined> = {}) {
-    this.child = spawn(process.execPath, [entry, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  constructor(entry: string, args: readonly string[], env: Record<string, string | undefined> = {}, cwd: string = root) {
+    this.child = spawn(process.execPath, [entry, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout?.on("data", (c: Buffer) => (this.#output += c.toString()));
     this.child.stderr?.on("data", (c: Buffer) => (this.#output += c.toString()));
   }
