@@ -264,7 +264,8 @@ export class HttpRouter {
     if (r.requestDtab.length > 0) headers.push("l5d-ctx-dtab", r.requestDtab.show);
 
     const responseExtra = ["l5d-dst-service", r.name.show, "l5d-dst-client", client.name.show, "l5d-reqid", reqId];
-    const dropResponse = server.clearContext ? (h: string) => L5D_CONTEXT.test(h) : () => false;
+    // This router's own l5d-dst-* and l5d-reqid replace those of routers further along.
+    const dropResponse = server.clearContext ? (h: string) => L5D_CONTEXT.test(h) : (h: string) => h.startsWith("l5d-dst-") || h === "l5d-reqid";
     const abort = endpoint.send({
       method: req.method ?? "GET",
       path: r.path,
