@@ -3,9 +3,11 @@
 // dtab, identifier, interpreter, client, service), telemetry. Strictly
 // validated; see lib/config.ts for loading and error reporting.
 import { z } from "zod";
-import { Dtab, DtabError, Path } from "../dtab/index.ts";
+import { Dtab, DtabError, Path, Prefix } from "../dtab/index.ts";
 import { ip, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts";
 import { namerPluginSchema } from "../namer/namers/config.ts";
+import { loadBalancerConfig } from "./balancer/config.ts";
+import { failureAccrualConfig, responseClassifierConfig, retriesConfig, retryBudgetConfig } from "./policy/config.ts";
 
 /** A dtab written in the config (a string, usually a YAML block), checked where it stands. */
 const dtabText = z.string().superRefine((text, ctx) => {
@@ -85,14 +87,28 @@ const server = z.strictObject({
   label: z.string().min(1).optional(),
 });
 
-const loadBalancer = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("p2c"), maxEffort: positiveInt.default(5) }),
-  z.strictObject({ kind: z.literal("ewma"), maxEffort: positiveInt.default(5), decayTimeMs: positiveInt.default(10_000) }),
-  z.strictObject({ kind: z.literal("roundRobin"), maxEffort: positiveInt.default(5) }),
-]);
+/** A static config's prefix: a dentry prefix, `*` matching any one label (Linkerd's client/service `configs[].prefix`). */
+const prefixText = z.string().superRefine((text, ctx) => {
+  try {
+    Prefix.read(text);
+  } catch (e) {
+    if (e instanceof DtabError) ctx.addIssue({ code: "custom", message: `invalid prefix: ${e.message}` });
+    else throw e;
+  }
+});
 
+/** Linkerd's `client` parameters, per bound name. */
 const clientParams = {
-  loadBalancer: loadBalancer.optional(),
+  loadBalancer: loadBalancerConfig.optional(),
+  failureAccrual: failureAccrualConfig.optional(),
+  /** Timeout of each attempt, the original and every retry (ms). */
+  requestAttemptTimeoutMs: positiveInt.optional(),
+  /** Budget for re-sending requests whose connection failed before anything was written (any method). */
+  requeueBudget: retryBudgetConfig.optional(),
+  /** Requests in flight to this client at once; more are answered 503 immediately (no queue). */
+  maxConcurrentRequests: positiveInt.optional(),
+  /** Linkerd's aggressive mark-down on connect failure: accepted; failure accrual covers it. */
+  failFast: z.boolean().optional(),
   /** Connections per endpoint (Linkerd's hostConnectionPool). */
   hostConnectionPool: z
     .strictObject({
@@ -110,7 +126,36 @@ const client = z.union([
   z.strictObject({ kind: z.literal("io.l5d.global").optional(), ...clientParams }),
   z.strictObject({
     kind: z.literal("io.l5d.static"),
-    configs: z.array(z.strictObject({ prefix: z.string().min(1), ...clientParams })),
+    /** Every config whose prefix matches the client's name applies; later ones override earlier ones. */
+    configs: z.array(z.strictObject({ prefix: prefixText, ...clientParams })),
+  }),
+]);
+
+/** Fault injection (beyond Linkerd), for resilience testing: off unless configured. */
+const faults = z.strictObject({
+  /** Answer this share of requests (0–100 %) with `status` without sending them. */
+  abort: z.strictObject({ percent: z.number().min(0).max(100), status: z.number().int().min(400).max(599).default(503) }).optional(),
+  /** Hold this share of requests (0–100 %) for `ms` before sending them. */
+  delay: z.strictObject({ percent: z.number().min(0).max(100), ms: positiveInt }).optional(),
+});
+
+/** Linkerd's `service` parameters, per logical name. */
+const serviceParams = {
+  /** The whole request, all retries included (ms); past it: 503. */
+  totalTimeoutMs: positiveInt.optional(),
+  retries: retriesConfig.optional(),
+  responseClassifier: responseClassifierConfig.optional(),
+  /** Request bodies up to this size are buffered so the request can be retried (bytes); larger or chunked ones are streamed, never retried. */
+  retryBufferBytes: z.number().int().min(0).optional(),
+  faults: faults.optional(),
+};
+
+const service = z.union([
+  z.strictObject({ kind: z.literal("io.l5d.global").optional(), ...serviceParams }),
+  z.strictObject({
+    kind: z.literal("io.l5d.static"),
+    /** Every config whose prefix matches the logical name applies; later ones override earlier ones. */
+    configs: z.array(z.strictObject({ prefix: prefixText, ...serviceParams })),
   }),
 ]);
 
@@ -138,6 +183,7 @@ const httpRouter = z.strictObject({
     })
     .default({ idleTtlSecs: 600 }),
   client: client.default({}),
+  service: service.default({}),
   /** Header fields a request may carry; more are answered 431 (Node would drop them silently). */
   maxHeaders: positiveInt.default(100),
   /** Request header block size limit (KB; 431 past it). */
@@ -198,3 +244,9 @@ export type RouterConfig = z.output<typeof routerConfigSchema>;
 export type HttpRouterConfig = RouterConfig["routers"][number];
 export type ServerConfig = HttpRouterConfig["servers"][number];
 export type InterpreterConfig = HttpRouterConfig["interpreter"];
+export type ClientConfig = HttpRouterConfig["client"];
+export type ServiceConfig = HttpRouterConfig["service"];
+/** One set of client parameters (what a static config entry or the global block holds). */
+export type ClientParams = z.output<ReturnType<typeof z.strictObject<typeof clientParams>>>;
+/** One set of service parameters. */
+export type ServiceParams = z.output<ReturnType<typeof z.strictObject<typeof serviceParams>>>;

@@ -5,13 +5,15 @@
 // straight through; router-made errors go through respond.ts.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Dtab, DtabError, type NameTree, type Path, readRequestDtab } from "../dtab/index.ts";
+import { Dtab, DtabError, type Path, readRequestDtab } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Binding, BoundLeaf, LiveValue } from "../namer/interpreter/interpreter.ts";
 import { ConcreteClient, type ConcreteOptions } from "./concrete/client.ts";
-import type { Endpoint } from "./endpoint/endpoint.ts";
+import type { ServiceConfig } from "./config.ts";
 import { RouterError } from "./errors.ts";
-import { checkRequest, forwardRequestHeaders, forwardResponseHeaders } from "./http/edge.ts";
+import { checkRequest, forwardRequestHeaders } from "./http/edge.ts";
+import { Exchange } from "./logical/exchange.ts";
+import { serviceParamsFor, servicePolicy, type ServicePolicy } from "./policies.ts";
 import { respondError, toRouterError } from "./http/respond.ts";
 import type { Identifier } from "./identify/identifiers.ts";
 import type { RouterInterpreter } from "./interpreter.ts";
@@ -39,50 +41,21 @@ export interface HttpRouterOptions {
   /** How long unused bindings and clients are kept (ms). */
   readonly idleTtlMs: number;
   readonly client: ConcreteOptions;
+  /** The router's `service` block: parameters by logical name. */
+  readonly service: ServiceConfig;
   readonly logger: Logger;
   readonly random?: () => number;
 }
 
-/** One logical name in use: its live binding and a promise for its first answer. */
+/** One logical name in use: its live binding, its service policy (and retry budget), a promise for its first answer. */
 interface Logical {
   readonly live: LiveValue<Binding>;
+  readonly policy: ServicePolicy;
   lastUsed: number;
   settled: Promise<void> | undefined;
 }
 
 const L5D_CONTEXT = /^l5d-/;
-
-function pickLeaf(tree: NameTree<BoundLeaf>, random: () => number): BoundLeaf | "neg" | "fail" | "empty" {
-  switch (tree.type) {
-    case "leaf":
-      return tree.value;
-    case "neg":
-    case "fail":
-    case "empty":
-      return tree.type;
-    case "alt":
-      // Bound trees have no alternates; take the first usable one if ever given one.
-      for (const t of tree.trees) {
-        const picked = pickLeaf(t, random);
-        if (picked !== "neg") return picked;
-      }
-      return "neg";
-    case "union": {
-      const total = tree.trees.reduce((s, w) => s + (w.weight > 0 ? w.weight : 0), 0);
-      let r = random() * (total > 0 ? total : tree.trees.length);
-      for (const w of tree.trees) {
-        r -= total > 0 ? (w.weight > 0 ? w.weight : 0) : 1;
-        if (r < 0) return pickLeaf(w.tree, random);
-      }
-      return pickLeaf((tree.trees.at(-1) as { tree: NameTree<BoundLeaf> }).tree, random);
-    }
-  }
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
-}
 
 export class HttpRouter {
   readonly label: string;
@@ -153,13 +126,13 @@ export class HttpRouter {
     const local = Dtab.concat(opts.routerDtab, requestDtab);
     const logical = this.#logical(name, local);
     const binding = logical.live.current();
-    const go = (b: Binding): void => this.#dispatch(req, res, server, { name, path: identified.path, authority: target.authority, requestDtab, binding: b });
+    const go = (): void => this.#exchange(req, res, server, logical, { name, path: identified.path, authority: target.authority, requestDtab });
     if (binding.type !== "pending") {
-      go(binding);
+      go();
       return;
     }
     this.#whenBound(logical, name)
-      .then(() => go(logical.live.current()))
+      .then(go)
       .catch((e: unknown) => this.#fail(res, e, server));
   }
 
@@ -167,7 +140,12 @@ export class HttpRouter {
     const key = `${name.show}\n${local.show}`;
     let logical = this.#logicals.get(key);
     if (logical === undefined) {
-      logical = { live: this.#options.interpreter.bind(name, local), lastUsed: 0, settled: undefined };
+      logical = {
+        live: this.#options.interpreter.bind(name, local),
+        policy: servicePolicy(serviceParamsFor(this.#options.service, name), this.#random),
+        lastUsed: 0,
+        settled: undefined,
+      };
       this.#logicals.set(key, logical);
     }
     logical.lastUsed = Date.now();
@@ -214,82 +192,29 @@ export class HttpRouter {
     return entry.client;
   }
 
-  #dispatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    server: ServerContext,
-    r: { name: Path; path: string; authority: string; requestDtab: Dtab; binding: Binding },
-  ): void {
-    const { name, binding } = r;
-    if (binding.type === "failed") throw new RouterError("ROUTER_ERR_BINDING_FAILED", `cannot bind ${name.show}: ${binding.cause} [${binding.code}]`);
-    if (binding.type === "pending") throw new RouterError("ROUTER_ERR_BINDING_TIMEOUT", `no binding for ${name.show} yet`);
-    const picked = pickLeaf(binding.tree, this.#random);
-    if (picked === "neg") throw this.#noRoute(name, r.requestDtab, "nothing (~)");
-    if (picked === "fail") throw this.#noRoute(name, r.requestDtab, "a failure (!)");
-    if (picked === "empty") throw new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${name.show} binds to an empty set ($)`);
-    const client = this.#client(picked);
-    const endpoint = client.pick();
-    if (endpoint === undefined) throw new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${name.show}: no endpoints for ${client.name.show} (${client.state})`);
-    this.#forward(req, res, server, r, picked, client, endpoint);
-  }
-
-  #forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    server: ServerContext,
-    r: { name: Path; path: string; authority: string; requestDtab: Dtab },
-    leaf: BoundLeaf,
-    client: ConcreteClient,
-    endpoint: Endpoint,
-  ): void {
+  #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab }): void {
     const incomingReqId = req.headers["l5d-reqid"];
     const reqId = typeof incomingReqId === "string" && incomingReqId !== "" && !server.clearContext ? incomingReqId : randomUUID();
-    const dropRequest = server.clearContext ? (h: string) => L5D_CONTEXT.test(h) || h === "via" : (h: string) => h === "l5d-dtab" || h === "l5d-ctx-dtab" || h.startsWith("l5d-dst-") || h === "l5d-reqid" || h === "via";
+    const dropRequest = server.clearContext
+      ? (h: string) => L5D_CONTEXT.test(h) || h === "via"
+      : (h: string) => h === "l5d-dtab" || h === "l5d-ctx-dtab" || h.startsWith("l5d-dst-") || h === "l5d-reqid" || h === "l5d-ctx-deadline" || h === "via";
     const headers = forwardRequestHeaders(req, dropRequest);
     const priorVia = server.clearContext ? undefined : req.headers["via"];
-    headers.push(
-      "host",
-      r.authority === "" ? endpoint.key : r.authority,
-      "via",
-      `${priorVia === undefined ? "" : `${priorVia}, `}1.1 ${this.#viaToken}`,
-      "l5d-dst-service",
-      r.name.show,
-      "l5d-dst-client",
-      client.name.show,
-      "l5d-reqid",
-      reqId,
-    );
-    if (!leaf.residual.isEmpty) headers.push("l5d-dst-residual", leaf.residual.show);
+    headers.push("host", r.authority, "via", `${priorVia === undefined ? "" : `${priorVia}, `}1.1 ${this.#viaToken}`, "l5d-dst-service", r.name.show, "l5d-reqid", reqId);
     // The request's dtab travels on as context, so the next router honours it too.
     if (r.requestDtab.length > 0) headers.push("l5d-ctx-dtab", r.requestDtab.show);
-
-    const responseExtra = ["l5d-dst-service", r.name.show, "l5d-dst-client", client.name.show, "l5d-reqid", reqId];
-    // This router's own l5d-dst-* and l5d-reqid replace those of routers further along.
-    const dropResponse = server.clearContext ? (h: string) => L5D_CONTEXT.test(h) : (h: string) => h.startsWith("l5d-dst-") || h === "l5d-reqid";
-    const abort = endpoint.send({
-      method: req.method ?? "GET",
-      path: r.path,
-      headers,
-      body: hasBody(req) ? req : null,
+    new Exchange(
+      {
+        client: (leaf) => this.#client(leaf),
+        binding: () => logical.live.current(),
+        random: this.#random,
+        clearContext: server.clearContext,
+        noRoute: (what) => this.#noRoute(r.name, r.requestDtab, what),
+      },
+      req,
       res,
-      onResponse: (_status, upstream) => {
-        const out = forwardResponseHeaders(upstream, dropResponse);
-        if (!server.clearContext) out.push(...responseExtra);
-        return { deliver: true, headers: out };
-      },
-      onDone: (outcome) => {
-        if (outcome.kind === "response") return;
-        const cause = outcome.error;
-        const connect = !outcome.requestSent && /ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|ConnectTimeout|UND_ERR_CONNECT/i.test(`${(cause as NodeJS.ErrnoException).code ?? ""} ${cause.name} ${cause.message}`);
-        const error = connect
-          ? new RouterError("ROUTER_ERR_CONNECT", `cannot connect to ${endpoint.key} for ${r.name.show}: ${cause.message}`, { cause })
-          : new RouterError("ROUTER_ERR_UPSTREAM", `${endpoint.key} failed for ${r.name.show}: ${cause.message}`, { cause });
-        this.#fail(res, error, server, server.clearContext ? [] : responseExtra);
-      },
-    });
-    res.once("close", () => {
-      if (!res.writableFinished) abort(new Error("the client went away"));
-    });
+      { name: r.name, path: r.path, requestDtab: r.requestDtab, headers, responseHeaders: ["l5d-dst-service", r.name.show, "l5d-reqid", reqId], policy: logical.policy },
+    ).start();
   }
 
   #sweep(): void {

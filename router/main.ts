@@ -7,7 +7,6 @@ import type { Logger } from "../lib/log.ts";
 import { RemoteNameInterpreter } from "../namer/client/index.ts";
 import { createDiscoveryNamers, type DiscoveryNamer } from "../namer/namers/index.ts";
 import { buildRouterAdmin } from "./admin.ts";
-import { p2cBalancer } from "./concrete/client.ts";
 import type { HttpRouterConfig, RouterConfig, ServerConfig } from "./config.ts";
 import { HttpRouter, type HttpRouterOptions } from "./http-router.ts";
 import { createIdentifier, identifierChain } from "./identify/identifiers.ts";
@@ -82,9 +81,10 @@ function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, log
         connectTimeoutMs: connectTimeoutMs ?? 3_000,
       },
       transformers: rc.interpreter.transformers.map(createTransformer),
-      balancer: p2cBalancer(),
+      config: rc.client,
       logger,
     },
+    service: rc.service,
     logger,
   };
 }

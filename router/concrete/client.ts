@@ -5,34 +5,19 @@
 import type { Path } from "../../dtab/index.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Addr, Address } from "../../namer/namers/types.ts";
+import { pickWithPanic } from "../balancer/index.ts";
+import type { ClientConfig } from "../config.ts";
 import { Endpoint, type EndpointOptions } from "../endpoint/endpoint.ts";
+import { clientParamsFor, clientPolicy, type ClientPolicy } from "../policies.ts";
 import { transformAddr, type Transformer } from "../transformers.ts";
-
-/** Picks an endpoint for one attempt among those available; undefined when none is. */
-export interface EndpointBalancer {
-  pick(endpoints: readonly Endpoint[]): Endpoint | undefined;
-}
-
-/** Power of two choices, least loaded by in-flight requests per unit of weight (Linkerd's default). */
-export function p2cBalancer(random: () => number = Math.random): EndpointBalancer {
-  return {
-    pick(endpoints) {
-      const n = endpoints.length;
-      if (n === 0) return undefined;
-      if (n === 1) return endpoints[0];
-      const a = endpoints[Math.floor(random() * n)] as Endpoint;
-      let b = endpoints[Math.floor(random() * (n - 1))] as Endpoint;
-      if (b === a) b = endpoints[n - 1] as Endpoint;
-      return a.pending / a.weight <= b.pending / b.weight ? a : b;
-    },
-  };
-}
 
 export interface ConcreteOptions {
   readonly endpoint: EndpointOptions;
   readonly transformers: readonly Transformer[];
-  readonly balancer: EndpointBalancer;
+  /** The router's `client` block; the parameters matching this client's name apply. */
+  readonly config: ClientConfig;
   readonly logger: Logger;
+  readonly random?: () => number;
 }
 
 function addressKey(a: Address): string {
@@ -42,7 +27,9 @@ function addressKey(a: Address): string {
 export class ConcreteClient {
   /** The client's name as Linkerd shows it (with /%/<transformer> prefixes). */
   readonly name: Path;
+  readonly policy: ClientPolicy;
   readonly #options: ConcreteOptions;
+  #inFlight = 0;
   readonly #endpoints = new Map<string, Endpoint>();
   #list: readonly Endpoint[] = [];
   #lastAddr: Addr | undefined;
@@ -51,6 +38,24 @@ export class ConcreteClient {
   constructor(name: Path, options: ConcreteOptions) {
     this.name = name;
     this.#options = options;
+    this.policy = clientPolicy(clientParamsFor(options.config, name), options.random);
+  }
+
+  /** Requests in flight through this client. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Takes a slot for one attempt, or false when maxConcurrentRequests are already in flight (shed, never queued). */
+  acquire(): boolean {
+    const max = this.policy.maxConcurrentRequests;
+    if (max !== undefined && this.#inFlight >= max) return false;
+    this.#inFlight++;
+    return true;
+  }
+
+  release(): void {
+    this.#inFlight--;
   }
 
   get endpoints(): readonly Endpoint[] {
@@ -80,15 +85,23 @@ export class ConcreteClient {
       void endpoint.close().catch((e: unknown) => this.#options.logger.warn({ err: e, endpoint: key }, "closing an endpoint failed"));
     }
     for (const [key, a] of wanted) {
-      if (!this.#endpoints.has(key)) this.#endpoints.set(key, new Endpoint(a, this.#options.endpoint));
+      if (!this.#endpoints.has(key)) this.#endpoints.set(key, new Endpoint(a, this.#options.endpoint, this.policy.newAccrual()));
     }
     this.#list = [...this.#endpoints.values()];
   }
 
-  /** An endpoint for the next attempt, or undefined when there is none to send to. */
-  pick(exclude?: ReadonlySet<Endpoint>): Endpoint | undefined {
-    const candidates = exclude === undefined || exclude.size === 0 ? this.#list : this.#list.filter((e) => !exclude.has(e));
-    return this.#options.balancer.pick(candidates.length > 0 ? candidates : this.#list);
+  /**
+   * An endpoint for the next attempt, by the balancer among those failure
+   * accrual leaves available (all of them in panic mode, when configured);
+   * undefined when there is none to send to.
+   */
+  pick(now: number, avoid?: ReadonlySet<string>): Endpoint | undefined {
+    let picked = pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
+    // A retry goes to another endpoint than the ones that already failed this request, when there is one.
+    for (let tries = 0; picked !== undefined && avoid?.has(picked.key) === true && tries < 3 && avoid.size < this.#list.length; tries++) {
+      picked = pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
+    }
+    return picked;
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import type { Address } from "../../namer/namers/types.ts";
+import type { BalancedEndpoint } from "../balancer/index.ts";
+import type { FailureAccrual } from "../policy/index.ts";
 
 export interface EndpointOptions {
   /** Most connections to this endpoint (undefined: no limit). */
@@ -39,15 +41,18 @@ export interface Attempt {
   onDone(outcome: AttemptOutcome): void;
 }
 
-export class Endpoint {
+export class Endpoint implements BalancedEndpoint {
   readonly key: string;
   readonly address: Address;
+  /** Whether this endpoint is taking traffic, from the responses it gave (circuit breaking). */
+  readonly accrual: FailureAccrual;
   readonly #pool: Pool;
   #pending = 0;
   #closed = false;
 
-  constructor(address: Address, options: EndpointOptions) {
+  constructor(address: Address, options: EndpointOptions, accrual: FailureAccrual) {
     this.address = address;
+    this.accrual = accrual;
     const host = address.host.includes(":") ? `[${address.host}]` : address.host;
     this.key = `${host}:${address.port}`;
     this.#pool = new Pool(`http://${this.key}`, {
@@ -70,6 +75,10 @@ export class Endpoint {
   get weight(): number {
     const w = this.address.meta["weight"];
     return typeof w === "number" && w > 0 ? w : 1;
+  }
+
+  available(now: number): boolean {
+    return this.accrual.available(now);
   }
 
   get closed(): boolean {
