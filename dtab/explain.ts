@@ -2,9 +2,36 @@
 // delegate`, `namerctl delegate`): one line per step, the dentry that made
 // it, and what each leaf finally bound to.
 
-import type { DelegateJson } from "./delegate.ts";
+import type { AddressJson, DelegateJson } from "./delegate.ts";
 
-function formatWeightPlain(w: number): string {
+/** Meta keys that say where an address runs and how much traffic it takes: shown first, in this order. */
+const LEADING_META = ["weight", "zone", "nodeName"];
+
+/**
+ * An address's (or address set's) meta as `k=v` pairs, the well-known keys
+ * first and the rest in the order given; a value with spaces, quotes or
+ * `=` is quoted as JSON so each pair stays one word. "" for no meta.
+ */
+export function formatMeta(meta: Readonly<Record<string, unknown>> | undefined): string {
+  if (meta === undefined) return "";
+  const keys = Object.keys(meta).filter((k) => meta[k] !== undefined);
+  const ordered = [...LEADING_META.filter((k) => keys.includes(k)), ...keys.filter((k) => !LEADING_META.includes(k))];
+  return ordered
+    .map((k) => {
+      const v = meta[k];
+      const shown = typeof v === "string" ? (/^[^\s"'=(),]+$/.test(v) ? v : JSON.stringify(v)) : typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v);
+      return `${k}=${shown}`;
+    })
+    .join(" ");
+}
+
+/** An address as `ip:port` (`[v6]:port`). */
+export function formatAddressJson(a: AddressJson): string {
+  return `${a.ip.includes(":") ? `[${a.ip}]` : a.ip}:${a.port}`;
+}
+
+/** A union weight as written: whole numbers bare, fractions to at most four places. */
+export function formatWeightPlain(w: number): string {
   return Number.isInteger(w) ? String(w) : String(Number(w.toFixed(4)));
 }
 
@@ -22,7 +49,12 @@ function describe(node: DelegateJson): string {
         addr.type === "bound"
           ? addr.addrs.length === 0
             ? "no addresses"
-            : addr.addrs.map((a) => `${a.ip.includes(":") ? `[${a.ip}]` : a.ip}:${a.port}`).join(", ")
+            : addr.addrs
+                .map((a) => {
+                  const meta = formatMeta(a.meta);
+                  return meta === "" ? formatAddressJson(a) : `${formatAddressJson(a)} (${meta})`;
+                })
+                .join(", ")
           : addr.type === "failed"
             ? `failed: ${addr.cause}`
             : addr.type;

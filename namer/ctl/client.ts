@@ -1,8 +1,10 @@
-// The namer API client namerctl drives: one method per dtab operation, each
-// request bounded by a timeout, every failure turned into a typed error
+// The namer API client namerctl drives: one method per operation on dtabs,
+// names and the registry, each request bounded by a timeout (a watch only
+// until its headers arrive), every failure turned into a typed error
 // (ApiError with the namer's code, UnreachableError naming the URL).
 import { z } from "zod";
 import { Dtab, DtabError } from "../../dtab/index.ts";
+import { addrSchema, check, delegateSchema, instanceSchema, instancesSchema, type AddrJson, type DelegateJson, type Instance } from "./answers.ts";
 import { ApiError, CtlError, UnreachableError, UsageError } from "./errors.ts";
 
 /** Sent on writes so history and audit name the operator, not just the token. Mirrors namer/api/auth.ts. */
@@ -73,6 +75,32 @@ export function parseBaseUrl(raw: string): URL {
   return url;
 }
 
+/** The registry's service-name rule (namer/registry/instances.ts), minus "." and "..", which a URL would swallow. */
+const SERVICE = /^[A-Za-z0-9_:.$%-]{1,253}$/;
+
+export function isServiceName(service: string): boolean {
+  return SERVICE.test(service) && service !== "." && service !== "..";
+}
+
+function checkService(service: string): string {
+  if (!isServiceName(service)) throw new CtlError(`invalid service name ${JSON.stringify(service.slice(0, 140))}: use 1–253 letters, digits and _ : . $ % -`);
+  return service;
+}
+
+/** What `register` sends: the server picks the TTL when none is given. */
+export interface RegistrationInput {
+  readonly host: string;
+  readonly port: number;
+  /** Seconds until the instance expires unless it registers again. */
+  readonly ttlSeconds?: number;
+  readonly meta?: Readonly<Record<string, string | number>>;
+}
+
+/** `?path=…&dtab=…` for the name API; the path goes as typed, for the namer to check. */
+function nameQuery(path: string, dtab: string | undefined): string {
+  return `path=${encodeURIComponent(path)}${dtab === undefined || dtab === "" ? "" : `&dtab=${encodeURIComponent(dtab)}`}`;
+}
+
 export function checkNamespace(ns: string): string {
   if (!NAMESPACE.test(ns)) {
     throw new CtlError(`invalid namespace name ${JSON.stringify(ns.slice(0, 140))}: use 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
@@ -128,13 +156,13 @@ export class NamerClient {
   }
 
   async list(): Promise<readonly string[]> {
-    const { body } = await this.#json("GET", "", z.array(z.string()));
+    const { body } = await this.#json("GET", "dtabs", z.array(z.string()));
     return body;
   }
 
   /** The namespace's dtab and version; ApiError NAMER_ERR_NOT_FOUND when it does not exist. */
   async get(ns: string): Promise<NamespaceDtab> {
-    const response = await this.#request("GET", checkNamespace(ns));
+    const response = await this.#request("GET", `dtabs/${checkNamespace(ns)}`);
     const body = await this.#readJson(response, `GET ${ns}`);
     let dtab: Dtab;
     try {
@@ -158,33 +186,151 @@ export class NamerClient {
 
   /** Creates the namespace; returns its version. ApiError 409 when it exists. */
   async create(ns: string, dtab: Dtab): Promise<string> {
-    const response = await this.#request("POST", checkNamespace(ns), { body: dtab, write: true });
+    const response = await this.#request("POST", `dtabs/${checkNamespace(ns)}`, { json: dtab.toJSON(), write: true });
     return versionOf(response, `create ${ns}`);
   }
 
   /** Compare-and-set: replaces the dtab only if the namespace is still at `ifMatch`; returns the new version. */
   async update(ns: string, dtab: Dtab, ifMatch: string): Promise<string> {
-    const response = await this.#request("PUT", checkNamespace(ns), { body: dtab, ifMatch, write: true });
+    const response = await this.#request("PUT", `dtabs/${checkNamespace(ns)}`, { json: dtab.toJSON(), ifMatch, write: true });
     return versionOf(response, `update ${ns}`);
   }
 
   /** Deletes the namespace if it is still at `ifMatch`; returns the version the delete recorded. */
   async delete(ns: string, ifMatch: string): Promise<string> {
-    const response = await this.#request("DELETE", checkNamespace(ns), { ifMatch, write: true });
+    const response = await this.#request("DELETE", `dtabs/${checkNamespace(ns)}`, { ifMatch, write: true });
     return versionOf(response, `delete ${ns}`);
   }
 
   async history(ns: string, limit?: number): Promise<readonly HistoryEntry[]> {
     const query = limit === undefined ? "" : `?limit=${limit}`;
-    const { body } = await this.#json("GET", `${checkNamespace(ns)}/history${query}`, z.array(historyEntrySchema));
+    const { body } = await this.#json("GET", `dtabs/${checkNamespace(ns)}/history${query}`, z.array(historyEntrySchema));
     return body;
   }
 
   /** Restores the dtab of `version` as a new version; with `ifMatch`, only if the namespace is still there. */
   async rollback(ns: string, version: string, ifMatch?: string): Promise<RollbackResult> {
-    const path = `${checkNamespace(ns)}/rollback?version=${encodeURIComponent(version)}`;
+    const path = `dtabs/${checkNamespace(ns)}/rollback?version=${encodeURIComponent(version)}`;
     const { body } = await this.#json("POST", path, rollbackSchema, { write: true, ...(ifMatch === undefined ? {} : { ifMatch }) });
     return body;
+  }
+
+  /** The bound tree of `path` in `ns` (through ns's dtab and the local `dtab`), in namerd's bind JSON. */
+  async bind(ns: string, path: string, dtab?: string): Promise<DelegateJson> {
+    return await this.#checked("GET", `bind/${checkNamespace(ns)}?${nameQuery(path, dtab)}`, delegateSchema);
+  }
+
+  /** Every change of the bound tree, until `signal` aborts (then it just returns). */
+  async *watchBind(ns: string, path: string, dtab: string | undefined, signal: AbortSignal): AsyncGenerator<DelegateJson> {
+    yield* this.#watch(`bind/${checkNamespace(ns)}?${nameQuery(path, dtab)}`, delegateSchema, signal);
+  }
+
+  /** The addresses `path` resolves to, as a router would pick them: the first alternate with addresses, a union branch by weight. */
+  async resolve(ns: string, path: string, dtab?: string): Promise<AddrJson> {
+    // A namer still waiting on discovery when its wait runs out answers null: that is "pending".
+    const addr = await this.#checked<AddrJson | null>("GET", `resolve/${checkNamespace(ns)}?${nameQuery(path, dtab)}`, addrSchema.nullable());
+    return addr ?? { type: "pending" };
+  }
+
+  async *watchResolve(ns: string, path: string, dtab: string | undefined, signal: AbortSignal): AsyncGenerator<AddrJson> {
+    yield* this.#watch(`resolve/${checkNamespace(ns)}?${nameQuery(path, dtab)}`, addrSchema, signal);
+  }
+
+  /** How `path` delegates, every branch expanded; `ns` undefined explains through the local `dtab` alone. */
+  async delegate(ns: string | undefined, path: string, dtab?: string): Promise<DelegateJson> {
+    const resource = ns === undefined ? "delegate" : `delegate/${checkNamespace(ns)}`;
+    return await this.#checked("GET", `${resource}?${nameQuery(path, dtab)}`, delegateSchema);
+  }
+
+  /** Registers an instance of `service`, or heartbeats it when it is already live. */
+  async register(service: string, registration: RegistrationInput): Promise<Instance> {
+    return await this.#checked("POST", `registry/${encodeURIComponent(checkService(service))}`, instanceSchema, { json: registration, write: true });
+  }
+
+  /** Removes an instance by id (host:port); ApiError NAMER_ERR_NOT_FOUND when it is not live. */
+  async deregister(service: string, id: string): Promise<void> {
+    const response = await this.#request("DELETE", `registry/${encodeURIComponent(checkService(service))}/${encodeURIComponent(id)}`, { write: true });
+    await this.#text(response);
+  }
+
+  /** The live instances of `service`, sorted by id. */
+  async instances(service: string): Promise<readonly Instance[]> {
+    return await this.#checked("GET", `registry/${encodeURIComponent(checkService(service))}`, instancesSchema);
+  }
+
+  async *watchInstances(service: string, signal: AbortSignal): AsyncGenerator<readonly Instance[]> {
+    yield* this.#watch(`registry/${encodeURIComponent(checkService(service))}`, instancesSchema, signal);
+  }
+
+  /** A JSON answer checked against `schema` and returned as sent. */
+  async #checked<T>(method: string, path: string, schema: z.ZodType<unknown>, options: RequestOptions = {}): Promise<T> {
+    const response = await this.#request(method, path, options);
+    const raw = await this.#readJson(response, `${method} ${path}`);
+    return this.#check<T>(schema, raw, `${method} ${this.#url(path)}`);
+  }
+
+  #check<T>(schema: z.ZodType<unknown>, raw: unknown, what: string): T {
+    const checked = check<T>(schema, raw);
+    if (!checked.ok) throw new CtlError(`${what}: unexpected answer from the namer: ${checked.problem}`);
+    return checked.value;
+  }
+
+  /**
+   * A watch stream (`?watch=true`): one JSON document a line, empty lines
+   * being the namer's keep-alives. --timeout bounds only the wait for the
+   * headers; after that the stream lasts as long as it lasts. Returns when
+   * `signal` aborts; throws when the namer ends the stream or the connection
+   * breaks, since a watch that stops silently would be showing stale news.
+   */
+  async *#watch<T>(path: string, schema: z.ZodType<unknown>, signal: AbortSignal): AsyncGenerator<T> {
+    if (signal.aborted) return;
+    const watchPath = `${path}${path.includes("?") ? "&" : "?"}watch=true`;
+    const url = this.#url(watchPath);
+    const controller = new AbortController();
+    const stop = (): void => controller.abort(signal.reason);
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      let response: Response;
+      try {
+        response = await this.#request("GET", watchPath, { signal: controller.signal, accept: "application/x-ndjson, application/json" });
+      } catch (e) {
+        if (signal.aborted) return;
+        throw e;
+      }
+      if (response.body === null) throw new CtlError(`GET ${url}: the namer's answer has no body`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          if (signal.aborted) return;
+          throw new CtlError(`lost the watch on the namer at ${this.baseUrl}: ${describeFailure(e, this.#timeoutMs)}`, { cause: e });
+        }
+        if (chunk.done) break;
+        buffer += chunk.value;
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (line === "") continue;
+          let raw: unknown;
+          try {
+            raw = JSON.parse(line) as unknown;
+          } catch {
+            throw new CtlError(`GET ${url}: the namer sent a watch line that is not JSON: ${JSON.stringify(line.slice(0, 100))}`);
+          }
+          yield this.#check<T>(schema, raw, `GET ${url}`);
+        }
+      }
+      if (signal.aborted) return;
+      throw new CtlError(`the namer at ${this.baseUrl} ended the watch (is it shutting down or restarting?)`);
+    } finally {
+      signal.removeEventListener("abort", stop);
+      // Leaving early (an error, or the caller stopped reading) must not leave the socket open.
+      controller.abort();
+    }
   }
 
   async #json<T>(method: string, path: string, schema: z.ZodType<T>, options: RequestOptions = {}): Promise<{ response: Response; body: T }> {
@@ -218,31 +364,46 @@ export class NamerClient {
     const base = this.#base.pathname.replace(/\/+$/, "");
     const url = new URL(this.#base);
     const [pathname, query] = path.split("?", 2) as [string, string | undefined];
-    url.pathname = `${base}/api/1/dtabs${pathname === "" ? "" : "/" + pathname}`;
+    url.pathname = `${base}/api/1/${pathname}`;
     url.search = query === undefined ? "" : `?${query}`;
     return url.toString();
   }
 
   async #request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     const url = this.#url(path);
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: options.accept ?? "application/json" };
     // The token goes on reads too: an interface may one day guard reads, and it costs nothing.
     if (this.#token !== undefined) headers["authorization"] = `Bearer ${this.#token}`;
     if (options.write === true && this.#user !== undefined) headers[USER_HEADER] = this.#user;
     if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
     let body: string | undefined;
-    if (options.body !== undefined) {
+    if (options.json !== undefined) {
       headers["content-type"] = "application/json";
-      body = JSON.stringify(options.body.toJSON());
+      body = JSON.stringify(options.json);
     }
-    let response: Response;
+    // A plain request is bounded as a whole, body included (the caller reads it under the same signal);
+    // a stream (options.signal) only until its headers, then it lasts until that signal aborts.
+    let timer: NodeJS.Timeout | undefined;
+    let signal: AbortSignal;
+    if (options.signal === undefined) {
+      signal = AbortSignal.timeout(this.#timeoutMs);
+    } else {
+      const limit = new AbortController();
+      timer = setTimeout(() => limit.abort(new DOMException(`no answer within ${this.#timeoutMs} ms`, "TimeoutError")), this.#timeoutMs);
+      signal = AbortSignal.any([options.signal, limit.signal]);
+    }
     try {
-      response = await this.#fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(this.#timeoutMs), redirect: "manual" });
-    } catch (e) {
-      throw new UnreachableError(this.baseUrl, describeFailure(e, this.#timeoutMs), e);
+      let response: Response;
+      try {
+        response = await this.#fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal, redirect: "manual" });
+      } catch (e) {
+        throw new UnreachableError(this.baseUrl, describeFailure(e, this.#timeoutMs), e);
+      }
+      if (response.ok) return response;
+      throw await this.#apiError(response);
+    } finally {
+      clearTimeout(timer);
     }
-    if (response.ok) return response;
-    throw await this.#apiError(response);
   }
 
   async #apiError(response: Response): Promise<ApiError> {
@@ -268,7 +429,11 @@ export class NamerClient {
 }
 
 interface RequestOptions {
-  readonly body?: Dtab;
+  /** A JSON body. */
+  readonly json?: unknown;
   readonly ifMatch?: string;
   readonly write?: boolean;
+  readonly accept?: string;
+  /** Makes this a stream: the timeout covers the headers only, and this signal ends it. */
+  readonly signal?: AbortSignal;
 }

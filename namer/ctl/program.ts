@@ -1,6 +1,7 @@
-// The `namerctl` command line: global options, the `dtab` verbs, and the one
-// place that turns failures into "namerctl: …" on stderr and an exit code.
-// Data goes to stdout (JSON only with --json); everything else to stderr.
+// The `namerctl` command line: global options, the `dtab` verbs (the name
+// and registry verbs live in their own files), and the one place that turns
+// failures into "namerctl: …" on stderr and an exit code. Data goes to
+// stdout (JSON only with --json); everything else to stderr.
 import { userInfo } from "node:os";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { Dtab } from "../../dtab/index.ts";
@@ -10,35 +11,16 @@ import { editNamespace, editorCommand, runEditor } from "./edit.ts";
 import { ApiError, CtlError, EXIT_OK, EXIT_USAGE, UsageError, type ExitCode } from "./errors.ts";
 import { formatHistory, formatVersionedDtab } from "./format.ts";
 import { readDtabFile, selectVersion, VERSION, type VersionSource } from "./input.ts";
+import { processIo, type NamerctlIo } from "./io.ts";
+import { addNameVerbs } from "./name-verbs.ts";
+import { failed, print, printJson, step } from "./output.ts";
+import { addRegistryVerbs } from "./registry-verbs.ts";
+
+export type { NamerctlIo };
 
 /** Where namerctl looks for the namer when neither --namer nor NAMERCTL_BASE_URL says: namerd's port on this host. */
 export const DEFAULT_NAMER_URL = "http://127.0.0.1:4180";
 export const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The process around namerctl, injectable so the commands can run inside tests. */
-export interface NamerctlIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** All of standard input, for FILE "-". */
-  readonly stdin?: () => Promise<string>;
-  /** Whether stdout is a terminal that takes colours. */
-  readonly color?: boolean;
-  /** Opens a file in an editor (default: $EDITOR / $VISUAL / vi through the shell). */
-  readonly edit?: (file: string) => Promise<void>;
-  /** Shown by --version. */
-  readonly version?: string;
-}
-
-function processIo(): NamerctlIo {
-  const env = process.env;
-  return {
-    env,
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
-    color: process.stdout.isTTY === true && env["NO_COLOR"] === undefined && env["TERM"] !== "dumb",
-  };
-}
 
 interface GlobalOptions {
   readonly namer?: string;
@@ -51,7 +33,7 @@ function withConnectionOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--namer <url>", `the namer's base URL, a path prefix allowed (env NAMERCTL_BASE_URL; default ${DEFAULT_NAMER_URL})`))
     .addOption(new Option("--token <token>", "bearer token for writes (prefer env NAMERCTL_TOKEN: a flag is visible in ps)"))
-    .addOption(new Option("--timeout <duration>", `limit for each request, e.g. 10s, 500ms (default ${DEFAULT_TIMEOUT_MS / 1000}s)`).argParser(parseDuration));
+    .addOption(new Option("--timeout <duration>", `limit for each request (for --watch, for the stream to start), e.g. 10s, 500ms (default ${DEFAULT_TIMEOUT_MS / 1000}s)`).argParser(parseDuration));
 }
 
 /** "10s", "500ms", "2m", or a bare number of seconds (as curl's --max-time). */
@@ -74,41 +56,6 @@ function parseLimit(raw: string): number {
   return Number(raw);
 }
 
-const print = (io: NamerctlIo, text: string): void => io.stdout(text.endsWith("\n") || text === "" ? text : text + "\n");
-const printJson = (io: NamerctlIo, value: unknown): void => io.stdout(JSON.stringify(value, null, 2) + "\n");
-
-/** The namer's error in an operator's words, with what to do next where there is an obvious next step. */
-function explain(e: ApiError): string {
-  switch (e.status) {
-    case 401:
-      return `unauthorized: ${e.message}\nhint: pass the write token with --token or NAMERCTL_TOKEN`;
-    case 403:
-      return `forbidden: ${e.message}`;
-    case 404:
-      return `not found: ${e.message}`;
-    case 409:
-      return `already exists: ${e.message}\nhint: use \`namerctl dtab update\` or \`namerctl dtab apply\` to change an existing namespace`;
-    case 412:
-      return `conflict: ${e.message}`;
-    default:
-      return e.status >= 500 ? `the namer failed (HTTP ${e.status}): ${e.message}` : `refused (HTTP ${e.status}): ${e.message}`;
-  }
-}
-
-/** A failure of one step of a command: a namer error comes out naming the step. */
-function failed(what: string, e: unknown): unknown {
-  return e instanceof ApiError ? new CtlError(`${what}: ${explain(e)}`, { cause: e }) : e;
-}
-
-/** Runs one API step of a command. */
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw failed(what, e);
-  }
-}
-
 const FROM: Record<VersionSource, string> = { "--version": "given with --version", file: "found in the file", read: "read just before" };
 
 /** A 412 on a compare-and-set, told with the version the namer has now. */
@@ -125,7 +72,10 @@ async function conflictError(client: NamerClient, ns: string, what: string, expe
 
 export function buildNamerctl(io: NamerctlIo = processIo()): Command {
   const program = new Command("namerctl")
-    .description("namerctl: the operators' CLI for meshd's namer (dtabs: list, get, create, update, apply, edit, delete, history, rollback, diff)")
+    .description(
+      "namerctl: the operators' CLI for meshd's namer (dtabs: list, get, create, update, apply, edit, delete, history, rollback, diff; " +
+        "names: bind, resolve, delegate; registry: register, deregister, instances)",
+    )
     .version(io.version ?? "unknown", "-V, --version")
     // Options before the subcommand belong to namerctl, so `--version` there is namerctl's and
     // `dtab update --version 3` is the update's; the connection options are accepted in both places.
@@ -370,6 +320,10 @@ export function buildNamerctl(io: NamerctlIo = processIo()): Command {
       const from = current === undefined ? `${ns} (does not exist)` : `${ns} version ${current.version}`;
       print(io, formatDiff(before, input.dtab, { from, to: input.source }, diffStyle) + summarize(changes));
     });
+
+  const ctx = { io, clientOf, verb: (parent: Command, name: string) => withConnectionOptions(parent.command(name)) };
+  addNameVerbs(program, ctx);
+  addRegistryVerbs(program, ctx);
 
   return program;
 }

@@ -29,6 +29,10 @@ describe("main", () => {
     const help = await run(["dtab", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("update|up [options] <namespace> <file>");
+    const top = await run(["--help"]);
+    for (const verb of ["bind [options] <namespace> <path>", "resolve [options] <namespace> <path>", "delegate [options] <namespace> <path>", "register [options] <service> <host:port>", "deregister [options] <service> <host:port>", "instances [options] <service>"]) {
+      expect(top.stdout).toContain(verb);
+    }
     const version = await run(["--version"]);
     expect(version).toEqual({ code: 0, stdout: "9.9.9\n", stderr: "" });
   });
@@ -41,6 +45,13 @@ describe("main", () => {
       [["dtab", "history", "ns", "--limit", "0"], /^namerctl: option '--limit <n>' argument '0' is invalid/],
       [["dtab", "ls", "--timeout", "forever"], /^namerctl: option '--timeout <duration>' argument 'forever' is invalid/],
       [["dtab", "ls", "--bogus"], /^namerctl: unknown option '--bogus'/],
+      [["bind", "default"], /^namerctl: missing required argument 'path'/],
+      [["resolve", "default", "/svc/a", "--dtab"], /^namerctl: option '--dtab <dtab>' argument missing/],
+      [["delegate", "default", "/svc/a", "--watch"], /^namerctl: unknown option '--watch'/],
+      [["register", "users", "10.0.0.1"], /^namerctl: command-argument value '10.0.0.1' is invalid for argument 'host:port'. give HOST:PORT/],
+      [["register", "users", "10.0.0.1:80", "--ttl", "soon"], /^namerctl: option '--ttl <seconds>' argument 'soon' is invalid/],
+      [["deregister", "users"], /^namerctl: missing required argument 'host:port'/],
+      [["instances", "a/b"], /^namerctl: command-argument value 'a\/b' is invalid for argument 'service'/],
     ];
     for (const [argv, message] of cases) {
       const r = await run(argv, { NAMERCTL_BASE_URL: "http://127.0.0.1:9" });
