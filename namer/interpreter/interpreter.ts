@@ -57,6 +57,9 @@ export interface InterpreterOptions {
 
 const PENDING: Binding = { type: "pending" };
 
+/** Longest a binding with branches still waiting on discovery is held back before it is published as it is (ms). */
+export const PARTIAL_HOLD_MS = 1_000;
+
 /** A lease on a live value; `close` gives it back to the interpreter's cache. */
 export type LiveValue<T> = Watchable<T>;
 
@@ -383,6 +386,9 @@ class LiveBinding {
   #dtab: Dtab = Dtab.empty;
   #scheduled = false;
   #disposed = false;
+  /** Set while a partial answer (some branch still waiting on discovery) is being held back. */
+  #holdTimer: NodeJS.Timeout | undefined;
+  #acceptPartial = false;
 
   constructor(interpreter: NameInterpreter, store: DtabSource, logger: Logger, ns: string, path: Path, local: Dtab) {
     this.#interpreter = interpreter;
@@ -411,6 +417,7 @@ class LiveBinding {
   #evaluate(): void {
     const used = new Set<string>();
     const addrs = new Map<string, Addr>();
+    let waiting = false;
     const adapters = this.#interpreter.namers.map((namer, index): Namer => ({
       prefix: namer.prefix,
       lookup: (residual) => {
@@ -422,7 +429,9 @@ class LiveBinding {
           dep = { lease, unsubscribe: lease.value.subscribe(() => this.#schedule()) };
           this.#deps.set(key, dep);
         }
-        return answerTree(dep.lease.value.current(), namer.prefix.concat(residual).show, addrs);
+        const answer = dep.lease.value.current();
+        if (answer.type === "pending") waiting = true;
+        return answerTree(answer, namer.prefix.concat(residual).show, addrs);
       },
     }));
     let result: Binding;
@@ -451,11 +460,28 @@ class LiveBinding {
       if (result.type === "failed") this.#logger.warn({ code: result.code, cause: result.cause }, "binding failed; keeping the last good binding");
       return;
     }
+    // A union binds without its branches that are still waiting on discovery (Finagle's rule), which
+    // would briefly send all traffic to the others. Hold such a partial answer back while discovery
+    // catches up (its answers re-run this), but never longer than PARTIAL_HOLD_MS.
+    if (waiting && result.type === "ok" && !this.#acceptPartial) {
+      this.#holdTimer ??= setTimeout(() => {
+        this.#acceptPartial = true;
+        this.#evaluate();
+        this.#acceptPartial = false;
+        this.#holdTimer = undefined;
+      }, PARTIAL_HOLD_MS);
+      return;
+    }
+    if (this.#holdTimer !== undefined && !waiting) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
+    }
     this.cell.set(result);
   }
 
   dispose(): void {
     this.#disposed = true;
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
     this.#unwatchStore();
     for (const dep of this.#deps.values()) {
       dep.unsubscribe();

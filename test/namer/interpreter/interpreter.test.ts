@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Dtab, NameTree, Path } from "../../../dtab/index.ts";
 import { silentLogger } from "../../../lib/log.ts";
-import { NameInterpreter, type Binding, type BoundLeaf } from "../../../namer/interpreter/interpreter.ts";
+import { NameInterpreter, PARTIAL_HOLD_MS, type Binding, type BoundLeaf } from "../../../namer/interpreter/interpreter.ts";
 import { MemoryDtabStore } from "../../../namer/store/memory.ts";
 import { eventually } from "../../support/process.ts";
 import { TableNamer } from "../../support/table-namer.ts";
@@ -128,15 +128,33 @@ describe("bind", () => {
     expect(seen).toEqual(["/#/table/slow[10.0.0.5:80]"]);
   });
 
-  it("ignores a pending union branch once another is ready, and falls over alternates only on neg", async () => {
+  it("holds back a union whose branch is still waiting on discovery, then publishes it whole", async () => {
     const { table, interpreter } = await setup("/svc=>/#/table;/svc/u=>/#/table/ready & /#/table/slow;/svc/alt=>/#/table/missing | /#/table/ready");
     table.set("ready", ["10.0.0.1:80"]);
     table.set("slow", "pending");
     const u = interpreter.bind("default", p("/svc/u"));
     const alt = interpreter.bind("default", p("/svc/alt"));
     toClose.push(() => u.close(), () => alt.close());
-    expect(show(u.current())).toBe("/#/table/ready[10.0.0.1:80]");
+    // All traffic to `ready` alone would be wrong for the moment `slow` takes to load.
+    expect(u.current()).toEqual({ type: "pending" });
     expect(show(alt.current())).toBe("/#/table/ready[10.0.0.1:80]");
+    const seen: string[] = [];
+    u.subscribe((b) => seen.push(show(b)));
+    table.set("slow", ["10.0.0.2:80"]);
+    await eventually(() => (seen.length > 0 ? true : undefined));
+    expect(seen).toEqual(["/#/table/ready[10.0.0.1:80] & /#/table/slow[10.0.0.2:80]"]);
+  });
+
+  it("publishes a union without a branch that never answers, after a bounded hold (Finagle's rule)", async () => {
+    const { table, interpreter } = await setup("/svc=>/#/table;/svc/u=>/#/table/ready & /#/table/never");
+    table.set("ready", ["10.0.0.1:80"]);
+    table.set("never", "pending");
+    const u = interpreter.bind("default", p("/svc/u"));
+    toClose.push(() => u.close());
+    const started = Date.now();
+    await eventually(() => (u.current().type === "ok" ? true : undefined), 5_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(PARTIAL_HOLD_MS - 50);
+    expect(show(u.current())).toBe("/#/table/ready[10.0.0.1:80]");
   });
 });
 
