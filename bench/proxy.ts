@@ -1,0 +1,271 @@
+// Benchmark: the router as a keep-alive reverse proxy, side by side with
+// the references measured in the same run — the backend directly, nginx and
+// haproxy (one worker each) — under wrk: saturation at fixed connections
+// (rps, p50/p99) and a paced ~1,000 req/s run (added p99 over direct), with
+// each proxy's CPU µs per request and peak RSS. Loopback only; it stops
+// everything it started.
+// Run: npm run bench:proxy   [--duration 10] [--connections 50] [--rounds 1] [--rate 1000]
+// Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx haproxy).
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { MESHD, eventually } from "../test/support/process.ts";
+import { freePort } from "../test/support/redis.ts";
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const DURATION = arg("duration", 10);
+const CONNECTIONS = arg("connections", 50);
+const ROUNDS = arg("rounds", 1);
+const RATE = arg("rate", 1000);
+
+for (const tool of ["wrk", "nginx", "haproxy"]) {
+  if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) {
+    console.error(`bench/proxy needs ${tool}: apt-get install wrk nginx haproxy`);
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "meshd-bench-proxy-"));
+const children: ChildProcess[] = [];
+// SIGTERM stops nginx's master and its worker together (SIGKILL would orphan the worker).
+let stopped = false;
+const stopAll = (): void => {
+  if (stopped) return;
+  stopped = true;
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+};
+process.on("exit", stopAll);
+// A signal would end Node without its exit handlers: stop the children first.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1)));
+
+function start(cmd: string, args: string[], options: { cwd?: string } = {}): ChildProcess {
+  const child = spawn(cmd, args, { cwd: options.cwd ?? dir, stdio: ["ignore", "ignore", "inherit"] });
+  children.push(child);
+  return child;
+}
+
+async function waitHttp(url: string, headers: Record<string, string> = {}): Promise<void> {
+  await eventually(
+    async () => {
+      const r = await fetch(url, { headers });
+      if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
+      return true;
+    },
+    15_000,
+    url,
+  );
+}
+
+// The backend: node:http answering a 19-byte body, as in the research runs.
+const BACKEND = `
+import { createServer } from "node:http";
+const body = Buffer.from("hello from backend\\n");
+createServer((req, res) => { res.writeHead(200, { "content-type": "text/plain", "content-length": body.length }); res.end(body); })
+  .listen(Number(process.argv[2]), "127.0.0.1");
+`;
+const PACED = `
+-- Open-loop pacing: exponential gaps so the whole run averages the target rate.
+local mean_ms = 0
+function init(args) mean_ms = tonumber(args[1]) end
+function delay() return -math.log(1 - math.random()) * mean_ms end
+`;
+
+const backendPort = await freePort();
+writeFileSync(join(dir, "backend.mjs"), BACKEND);
+writeFileSync(join(dir, "paced.lua"), PACED);
+start(process.execPath, [join(dir, "backend.mjs"), String(backendPort)]);
+await waitHttp(`http://127.0.0.1:${backendPort}/`);
+
+interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  /** Processes whose CPU and memory count for this target. */
+  pids(): number[];
+}
+
+const targets: Target[] = [{ name: "direct (backend)", url: `http://127.0.0.1:${backendPort}/`, headers: {}, pids: () => [] }];
+
+// nginx: one worker, keep-alive to the backend.
+const nginxPort = await freePort();
+writeFileSync(
+  join(dir, "nginx.conf"),
+  `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err;
+events { worker_connections 4096; }
+http { access_log off; upstream b { server 127.0.0.1:${backendPort}; keepalive 64; }
+  server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+`,
+);
+const nginx = start("nginx", ["-p", dir, "-c", join(dir, "nginx.conf")]);
+await waitHttp(`http://127.0.0.1:${nginxPort}/`);
+targets.push({
+  name: "nginx (1 worker)",
+  url: `http://127.0.0.1:${nginxPort}/`,
+  headers: {},
+  pids: () => {
+    const master = nginx.pid as number;
+    const workers = execFileSync("pgrep", ["-P", String(master)]).toString().trim().split("\n").filter(Boolean).map(Number);
+    return [master, ...workers];
+  },
+});
+
+// haproxy: one thread, connection reuse.
+const haproxyPort = await freePort();
+writeFileSync(
+  join(dir, "haproxy.cfg"),
+  `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:${haproxyPort}
+  default_backend b
+backend b
+  server s1 127.0.0.1:${backendPort} maxconn 64
+`,
+);
+const haproxy = start("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"]);
+await waitHttp(`http://127.0.0.1:${haproxyPort}/`);
+targets.push({ name: "haproxy (1 thread)", url: `http://127.0.0.1:${haproxyPort}/`, headers: {}, pids: () => [haproxy.pid as number] });
+
+// meshd: a router with one route; p2c, failure accrual and the retry budget armed as by default.
+const routerPort = await freePort();
+const adminPort = await freePort();
+writeFileSync(
+  join(dir, "router.yaml"),
+  stringify({
+    admin: { ip: "127.0.0.1", port: adminPort },
+    // Any Host routes to the backend (the rest of the name is a residual).
+    routers: [{ protocol: "http", dtab: `/svc => /$/inet/127.0.0.1/${backendPort}`, servers: [{ ip: "127.0.0.1", port: routerPort }] }],
+  }),
+);
+const router = spawn(process.execPath, [MESHD, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
+children.push(router);
+await waitHttp(`http://127.0.0.1:${routerPort}/`);
+// wrk adds its own Host unless one is given as "Host" (a second one would rightly be refused with 400).
+targets.push({ name: "meshd router", url: `http://127.0.0.1:${routerPort}/`, headers: { Host: "bench" }, pids: () => [router.pid as number] });
+
+/** utime+stime of the processes, in µs (clock ticks of 10 ms). */
+function cpuMicros(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10_000;
+}
+
+function peakRssMiB(pids: readonly number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    kb += Number(m?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+function ms(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (m === null) return NaN;
+  const v = Number(m[1]);
+  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+}
+
+function wrk(t: Target, connections: number, seconds: number, paced?: number): WrkResult {
+  const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"];
+  for (const [k, v] of Object.entries(t.headers)) args.push("-H", `${k}: ${v}`);
+  if (paced !== undefined) args.push("-s", join(dir, "paced.lua"));
+  args.push(t.url);
+  if (paced !== undefined) args.push("--", String((connections / paced) * 1000));
+  const out = execFileSync("wrk", args, { encoding: "utf8" });
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const errors = [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0) + Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    p50: ms(/50%\s+(\S+)/.exec(out)?.[1] ?? ""),
+    p99: ms(/99%\s+(\S+)/.exec(out)?.[1] ?? ""),
+    requests,
+    errors,
+  };
+}
+
+interface Row {
+  rps: number[];
+  p50: number[];
+  p99: number[];
+  cpu: number[];
+  pacedP99: number[];
+  errors: number;
+}
+const rows = new Map<string, Row>(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpu: [], pacedP99: [], errors: 0 }]));
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+console.error(`bench/proxy: ${ROUNDS} round(s), ${DURATION}s at ${CONNECTIONS} connections, then paced ~${RATE} req/s`);
+for (const t of targets) wrk(t, CONNECTIONS, 2); // warm-up
+for (let round = 0; round < ROUNDS; round++) {
+  // Alternate the order between rounds so no target always runs first.
+  const order = round % 2 === 0 ? targets : [...targets].reverse();
+  for (const t of order) {
+    const row = rows.get(t.name) as Row;
+    const before = cpuMicros(t.pids());
+    const sat = wrk(t, CONNECTIONS, DURATION);
+    const used = cpuMicros(t.pids()) - before;
+    row.rps.push(sat.rps);
+    row.p50.push(sat.p50);
+    row.p99.push(sat.p99);
+    if (t.pids().length > 0) row.cpu.push(used / Math.max(1, sat.requests));
+    const paced = wrk(t, CONNECTIONS, Math.max(5, Math.round(DURATION / 2)), RATE);
+    row.pacedP99.push(paced.p99);
+    row.errors += sat.errors + paced.errors;
+    console.error(`  ${t.name}: ${Math.round(sat.rps)} rps, paced p99 ${paced.p99.toFixed(2)} ms`);
+  }
+}
+
+const direct = rows.get("direct (backend)") as Row;
+const nginxRow = rows.get("nginx (1 worker)") as Row;
+const header = ["target", "rps", "×nginx", "p50 ms", "p99 ms", `p99 @${RATE}/s`, "added p99", "CPU µs/req", "peak RSS MiB", "errors"];
+const table = targets.map((t) => {
+  const r = rows.get(t.name) as Row;
+  const isDirect = t.name.startsWith("direct");
+  return [
+    t.name,
+    Math.round(mean(r.rps)).toLocaleString("en-US"),
+    (mean(r.rps) / mean(nginxRow.rps)).toFixed(2),
+    mean(r.p50).toFixed(2),
+    mean(r.p99).toFixed(2),
+    mean(r.pacedP99).toFixed(3),
+    isDirect ? "-" : `+${(mean(r.pacedP99) - mean(direct.pacedP99)).toFixed(3)}`,
+    r.cpu.length === 0 ? "-" : mean(r.cpu).toFixed(1),
+    t.pids().length === 0 ? "-" : peakRssMiB(t.pids()).toFixed(1),
+    String(r.errors),
+  ];
+});
+const widths = header.map((h, c) => Math.max(h.length, ...table.map((r) => (r[c] as string).length)));
+const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] as number) : cell.padStart(widths[c] as number))).join("  ");
+console.log(`meshd proxy benchmark (node ${process.version}; wrk -t1 -c${CONNECTIONS} -d${DURATION}s; ${ROUNDS} round(s); loopback, unpinned)`);
+console.log(line(header));
+for (const r of table) console.log(line(r));
+const meshd = rows.get("meshd router") as Row;
+console.log(
+  `targets: throughput ≥ 0.40× nginx → ${(mean(meshd.rps) / mean(nginxRow.rps)).toFixed(2)}×; added p99 at ${RATE}/s ≤ 1 ms → +${(mean(meshd.pacedP99) - mean(direct.pacedP99)).toFixed(3)} ms; peak RSS ≤ 100 MB → ${peakRssMiB([router.pid as number]).toFixed(1)} MiB`,
+);
+stopAll();
