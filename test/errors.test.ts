@@ -5,11 +5,13 @@ import { describe, expect, it } from "vitest";
 import { DTAB_ERRORS, DtabError } from "../dtab/index.ts";
 import { CONFIG_ERRORS } from "../lib/config.ts";
 import { NAMER_ERRORS, NamerError } from "../namer/errors.ts";
+import { ROUTER_ERRORS } from "../router/errors.ts";
 
 const CATALOGUES: Record<string, Record<string, { status: number; description: string }>> = {
   DTAB: DTAB_ERRORS,
   NAMER: NAMER_ERRORS,
   CONFIG: CONFIG_ERRORS,
+  ROUTER: ROUTER_ERRORS,
 };
 
 const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
