@@ -14,6 +14,7 @@ import { RouterError } from "./errors.ts";
 import { checkRequest, forwardRequestHeaders } from "./http/edge.ts";
 import { Exchange } from "./logical/exchange.ts";
 import { serviceParamsFor, servicePolicy, type ServicePolicy } from "./policies.ts";
+import type { RouterMetrics, ServiceStats } from "./telemetry/metrics.ts";
 import { respondError, toRouterError } from "./http/respond.ts";
 import type { Identifier } from "./identify/identifiers.ts";
 import type { RouterInterpreter } from "./interpreter.ts";
@@ -21,6 +22,8 @@ import { transformedId } from "./transformers.ts";
 
 export interface ServerContext {
   readonly label: string;
+  /** The listener's ip:port, for per-server statistics. */
+  readonly server: string;
   /** Drop the client's l5d-* context and answer errors without detail (untrusted clients). */
   readonly clearContext: boolean;
 }
@@ -43,6 +46,7 @@ export interface HttpRouterOptions {
   readonly client: ConcreteOptions;
   /** The router's `service` block: parameters by logical name. */
   readonly service: ServiceConfig;
+  readonly metrics: RouterMetrics;
   readonly logger: Logger;
   readonly random?: () => number;
 }
@@ -51,11 +55,15 @@ export interface HttpRouterOptions {
 interface Logical {
   readonly live: LiveValue<Binding>;
   readonly policy: ServicePolicy;
+  readonly stats: ServiceStats;
   lastUsed: number;
   settled: Promise<void> | undefined;
 }
 
 const L5D_CONTEXT = /^l5d-/;
+
+/** Where requests that never got a logical name are counted. */
+export const UNNAMED = "(unidentified)";
 
 export class HttpRouter {
   readonly label: string;
@@ -76,6 +84,27 @@ export class HttpRouter {
     this.#sweeper.unref();
   }
 
+  /** The concrete clients in use (for the admin's client_state.json and gauges). */
+  get clients(): readonly ConcreteClient[] {
+    return [...this.#clients.values()].map((e) => e.client);
+  }
+
+  /** The live bindings in use, by logical name and local dtab (for the admin). */
+  get bindings(): readonly { readonly name: string; readonly local: string; readonly binding: Binding }[] {
+    return [...this.#logicals.entries()].map(([key, l]) => {
+      const [name = "", local = ""] = key.split("\n");
+      return { name, local, binding: l.live.current() };
+    });
+  }
+
+  get interpreter(): RouterInterpreter {
+    return this.#options.interpreter;
+  }
+
+  get routerDtab(): Dtab {
+    return this.#options.routerDtab;
+  }
+
   /** Bindings and clients currently held (for the admin and tests). */
   get cached(): { logicals: number; clients: number } {
     return { logicals: this.#logicals.size, clients: this.#clients.size };
@@ -89,8 +118,10 @@ export class HttpRouter {
     }
   }
 
+  /** Fails a request before it has a logical name (or while it waits for its binding). */
   #fail(res: ServerResponse, e: unknown, server: ServerContext, extra?: readonly string[]): void {
     const error = toRouterError(e);
+    this.#options.metrics.service(this.label, UNNAMED).done(error.status, false, 0, server.server);
     if (error.code === "ROUTER_ERR_INTERNAL") this.#options.logger.error({ err: e }, "request failed");
     respondError(res, error, { clearContext: server.clearContext, ...(extra === undefined ? {} : { extraHeaders: extra }) });
   }
@@ -143,6 +174,7 @@ export class HttpRouter {
       logical = {
         live: this.#options.interpreter.bind(name, local),
         policy: servicePolicy(serviceParamsFor(this.#options.service, name), this.#random),
+        stats: this.#options.metrics.service(this.label, name.show),
         lastUsed: 0,
         settled: undefined,
       };
@@ -210,6 +242,8 @@ export class HttpRouter {
         random: this.#random,
         clearContext: server.clearContext,
         noRoute: (what) => this.#noRoute(r.name, r.requestDtab, what),
+        stats: logical.stats,
+        server: server.server,
       },
       req,
       res,

@@ -1,7 +1,7 @@
 // How a router binds names: the `default` interpreter runs the namers
 // itself over the router's own dtab; `io.l5d.namerd.http` asks a namer
 // (see namer/client). Both answer the same live Binding.
-import type { Dtab, Path } from "../dtab/index.ts";
+import type { DelegateJson, Dtab, Path } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import { NameInterpreter, type Binding, type DtabSource, type LiveValue, type VersionedDtab } from "../namer/interpreter/interpreter.ts";
 import type { DiscoveryNamer, Unsubscribe } from "../namer/namers/types.ts";
@@ -9,6 +9,8 @@ import type { DiscoveryNamer, Unsubscribe } from "../namer/namers/types.ts";
 export interface RouterInterpreter {
   /** The live binding of a logical name; `local` is everything after the base dtab (router dtab, then request dtabs). */
   bind(path: Path, local: Dtab): LiveValue<Binding>;
+  /** Explains how a path resolves (Linkerd's delegator JSON), with `local` after the base dtab. */
+  explain(path: Path, local: Dtab): Promise<DelegateJson>;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,10 @@ export class LocalInterpreter implements RouterInterpreter {
 
   bind(path: Path, local: Dtab): LiveValue<Binding> {
     return this.#interpreter.bind(StaticDtabSource.NAMESPACE, path, local);
+  }
+
+  explain(path: Path, local: Dtab): Promise<DelegateJson> {
+    return this.#interpreter.delegate(StaticDtabSource.NAMESPACE, path, local);
   }
 
   async close(): Promise<void> {

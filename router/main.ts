@@ -2,7 +2,7 @@
 // their listeners, and the admin port; reloads what changed without
 // dropping connections (SIGHUP), and shuts down in order (not ready,
 // listeners drained, clients closed).
-import { Dtab, Path } from "../dtab/index.ts";
+import { Dtab, Path, type DelegateJson } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import { RemoteNameInterpreter } from "../namer/client/index.ts";
 import { createDiscoveryNamers, type DiscoveryNamer } from "../namer/namers/index.ts";
@@ -12,7 +12,23 @@ import { HttpRouter, type HttpRouterOptions } from "./http-router.ts";
 import { createIdentifier, identifierChain } from "./identify/identifiers.ts";
 import { LocalInterpreter, type RouterInterpreter } from "./interpreter.ts";
 import { Listener, type ListenerOptions } from "./server.ts";
+import { RouterMetrics } from "./telemetry/metrics.ts";
 import { createTransformer } from "./transformers.ts";
+
+/** Gauges read at scrape time: load balancer sizes, endpoints held out, in-flight counts. */
+function registerGauges(metrics: RouterMetrics, routers: () => readonly HttpRouter[], listeners: () => readonly { rt: string; server: string; listener: Listener }[]): void {
+  const perClient = (value: (c: HttpRouter["clients"][number], now: number) => number) => (set: (labels: Record<string, string>, v: number) => void) => {
+    const now = performance.now();
+    for (const r of routers()) for (const c of r.clients) set({ rt: r.label, client: c.name.show }, value(c, now));
+  };
+  metrics.gauge("rt_client_loadbalancer_size", "Endpoints a client balances over", ["rt", "client"], perClient((c) => c.endpoints.length));
+  metrics.gauge("rt_client_loadbalancer_available", "Endpoints failure accrual leaves available", ["rt", "client"], perClient((c, now) => c.endpoints.filter((e) => e.available(now)).length));
+  metrics.gauge("rt_client_failure_accrual_removals", "Times endpoints were marked dead", ["rt", "client"], perClient((c) => c.endpoints.reduce((n, e) => n + e.accrual.stats.removals, 0)));
+  metrics.gauge("rt_client_pending", "Requests in flight to a client", ["rt", "client"], perClient((c) => c.inFlight));
+  metrics.gauge("rt_server_in_flight", "Requests in flight on a server", ["rt", "server"], (set) => {
+    for (const l of listeners()) set({ rt: l.rt, server: l.server }, l.listener.inFlight);
+  });
+}
 
 export interface RunningRouter {
   readonly routers: readonly HttpRouter[];
@@ -47,18 +63,29 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
   const config = rc.interpreter;
   const idleMs = rc.bindingCache.idleTtlSecs * 1000;
   if (config.kind === "default") return new LocalInterpreter(Dtab.read(rc.dtab), namers, { logger, idleMs });
+  const base = namerUrl(config.dst);
   const remote = new RemoteNameInterpreter({
-    baseUrl: namerUrl(config.dst),
+    baseUrl: base,
     namespace: config.namespace,
     retry: { baseMs: config.retry.baseSeconds * 1000, maxMs: config.retry.maxSeconds * 1000 },
     ...(config.stateDir === undefined ? {} : { stateDir: config.stateDir }),
     idleMs,
     logger,
   });
-  return { bind: (path, local) => remote.bind(path, local), close: async () => remote.close() };
+  return {
+    bind: (path, local) => remote.bind(path, local),
+    // The namer explains with its namespace's dtab ++ what the router adds.
+    explain: async (path, local) => {
+      const url = `${base}/api/1/delegate/${encodeURIComponent(config.namespace)}?path=${encodeURIComponent(path.show)}&dtab=${encodeURIComponent(local.show)}`;
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new RangeError(`the namer answered ${res.status}: ${(await res.text()).trim()}`);
+      return (await res.json()) as DelegateJson;
+    },
+    close: async () => remote.close(),
+  };
 }
 
-function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, logger: Logger): HttpRouterOptions {
+function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, logger: Logger, metrics: RouterMetrics): HttpRouterOptions {
   const label = labelOf(rc);
   const identifiers = (Array.isArray(rc.identifier) ? rc.identifier : [rc.identifier]).map((i) => createIdentifier(i, Path.read(rc.dstPrefix)));
   const pool = rc.client.kind === "io.l5d.static" ? undefined : rc.client.hostConnectionPool;
@@ -83,8 +110,10 @@ function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, log
       transformers: rc.interpreter.transformers.map(createTransformer),
       config: rc.client,
       logger,
+      stats: (client) => metrics.client(label, client),
     },
     service: rc.service,
+    metrics,
     logger,
   };
 }
@@ -102,16 +131,22 @@ function listenerOptions(sc: ServerConfig, a: { config: HttpRouterConfig; router
   return { config: sc, router: a.router, maxHeaders: a.config.maxHeaders, maxHeadersKB: a.config.maxHeadersKB, logger: a.logger };
 }
 
-export async function startRouter(initial: RouterConfig, logger: Logger): Promise<RunningRouter> {
+export async function startRouter(initial: RouterConfig, logger: Logger, hooks: { shutdown?: () => void } = {}): Promise<RunningRouter> {
   let config = initial;
   let namers = createDiscoveryNamers(config.namers, { logger });
   const assemblies = new Map<string, Assembly>();
   let ready = false;
   let closing = false;
+  const metrics = new RouterMetrics();
+  const routersNow = (): HttpRouter[] => [...assemblies.values()].map((a) => a.router);
+  registerGauges(metrics, routersNow, () => [...assemblies.values()].flatMap((a) => [...a.listeners.entries()].map(([server, l]) => ({ rt: labelOf(a.config), server, listener: l }))));
   const admin = buildRouterAdmin({
     logger,
+    metrics,
     readiness: () => (closing ? "shutting down" : ready ? undefined : "starting"),
-    routers: () => [...assemblies.values()].map((a) => a.router),
+    routers: routersNow,
+    config: () => config,
+    shutdown: () => (hooks.shutdown ?? (() => process.kill(process.pid, "SIGTERM")))(),
   });
 
   const open = async (a: Assembly, sc: ServerConfig): Promise<void> => {
@@ -124,7 +159,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger): Promis
   const assemble = async (rc: HttpRouterConfig): Promise<void> => {
     const log = logger.child({ router: labelOf(rc) });
     const interpreter = buildInterpreter(rc, namers, log);
-    const router = new HttpRouter(routerOptions(rc, interpreter, log));
+    const router = new HttpRouter(routerOptions(rc, interpreter, log, metrics));
     const a: Assembly = { config: rc, interpreter, router, listeners: new Map(), logger: log };
     assemblies.set(labelOf(rc), a);
     for (const sc of rc.servers) await open(a, sc);
@@ -186,7 +221,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger): Promis
           rc.bindingCache.idleTtlSecs !== a.config.bindingCache.idleTtlSecs;
         if (interpreterChanged) a.interpreter = buildInterpreter(rc, namers, a.logger);
         a.config = rc;
-        a.router.reconfigure(routerOptions(rc, a.interpreter, a.logger));
+        a.router.reconfigure(routerOptions(rc, a.interpreter, a.logger, metrics));
         if (interpreterChanged) await oldInterpreter.close();
         // Listeners: same ip:port keep their sockets; the rest are re-bound.
         const servers = new Map(rc.servers.map((sc) => [serverKey(sc), sc]));

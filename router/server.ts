@@ -73,7 +73,7 @@ export class Listener {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     // A response shorter or longer than its Content-Length is an error, not a silent truncation.
     res.strictContentLength = true;
-    const ctx = { label: this.#options.router.label, clearContext: this.#clearContext };
+    const ctx = { label: this.#options.router.label, server: `${this.#options.config.ip}:${this.#options.config.port}`, clearContext: this.#clearContext };
     if (this.#draining) {
       res.shouldKeepAlive = false;
       respondError(res, new RouterError("ROUTER_ERR_SHUTTING_DOWN", "the router is shutting down"), { clearContext: this.#clearContext });

@@ -9,6 +9,7 @@ import { pickWithPanic } from "../balancer/index.ts";
 import type { ClientConfig } from "../config.ts";
 import { Endpoint, type EndpointOptions } from "../endpoint/endpoint.ts";
 import { clientParamsFor, clientPolicy, type ClientPolicy } from "../policies.ts";
+import type { ClientStats } from "../telemetry/metrics.ts";
 import { transformAddr, type Transformer } from "../transformers.ts";
 
 export interface ConcreteOptions {
@@ -18,6 +19,8 @@ export interface ConcreteOptions {
   readonly config: ClientConfig;
   readonly logger: Logger;
   readonly random?: () => number;
+  /** Statistics per client name (the router's metrics). */
+  readonly stats: (client: string) => ClientStats;
 }
 
 function addressKey(a: Address): string {
@@ -28,6 +31,7 @@ export class ConcreteClient {
   /** The client's name as Linkerd shows it (with /%/<transformer> prefixes). */
   readonly name: Path;
   readonly policy: ClientPolicy;
+  readonly stats: ClientStats;
   readonly #options: ConcreteOptions;
   #inFlight = 0;
   readonly #endpoints = new Map<string, Endpoint>();
@@ -39,6 +43,7 @@ export class ConcreteClient {
     this.name = name;
     this.#options = options;
     this.policy = clientPolicy(clientParamsFor(options.config, name), options.random);
+    this.stats = options.stats(name.show);
   }
 
   /** Requests in flight through this client. */

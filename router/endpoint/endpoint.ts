@@ -121,9 +121,10 @@ export class Endpoint implements BalancedEndpoint {
         responseStarted = true;
         const decision = attempt.onResponse(status, headers as Record<string, string | string[] | undefined>);
         if (!decision.deliver) {
-          // Discarded (to be retried): stop reading it.
-          c.abort(new Error("response discarded for a retry"));
+          // Discarded (to be retried): settle the attempt first, then stop reading it
+          // (undici reports the abort at once, and it must not count as a second outcome).
           finish({ kind: "response", status, headers: headers as Record<string, string | string[] | undefined> });
+          c.abort(new Error("response discarded for a retry"));
           return;
         }
         delivering = true;

@@ -14,6 +14,7 @@ import { RouterError } from "../errors.ts";
 import { forwardResponseHeaders } from "../http/edge.ts";
 import { respondError } from "../http/respond.ts";
 import { monotonicNow, type ServicePolicy } from "../policies.ts";
+import type { ServiceStats } from "../telemetry/metrics.ts";
 import {
   DEADLINE_HEADER,
   L5D_RETRYABLE,
@@ -38,6 +39,9 @@ export interface ExchangeContext {
   readonly random: () => number;
   readonly clearContext: boolean;
   noRoute(what: string): RouterError;
+  /** The logical name's statistics, and the server (ip:port) the request came in on. */
+  readonly stats: ServiceStats;
+  readonly server: string;
 }
 
 export interface ExchangeRequest {
@@ -132,6 +136,7 @@ export class Exchange {
   #abort: ((reason: Error) => void) | undefined;
   #finished = false;
   #timedOut = false;
+  readonly #started = monotonicNow();
   /** Endpoints that failed this request: retries go elsewhere when they can. */
   readonly #failed = new Set<string>();
 
@@ -206,11 +211,16 @@ export class Exchange {
     this.#abort?.(error);
   }
 
+  #record(status: number, success: boolean): void {
+    this.#ctx.stats.done(status, success, (monotonicNow() - this.#started) / 1000, this.#ctx.server);
+  }
+
   #fail(e: unknown, status?: number): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#clearTimers();
     const error = e instanceof RouterError ? e : new RouterError("ROUTER_ERR_INTERNAL", "internal error", { cause: e });
+    this.#record(status ?? error.status, false);
     if (status !== undefined && !this.#res.headersSent) {
       // An injected fault answers with the configured status, marked as injected.
       const body = `fault injected (${status})\n`;
@@ -229,6 +239,7 @@ export class Exchange {
   }
 
   #retryLater(): void {
+    this.#ctx.stats.retried();
     this.#backoff ??= this.#r.policy.newBackoff();
     const wait = this.#backoff.next();
     if (wait <= 0) queueMicrotask(() => this.#attempt());
@@ -287,6 +298,7 @@ export class Exchange {
         client.policy.balancer.observe(endpoint.key, now - started, now);
         const retryable = upstream[L5D_RETRYABLE];
         const verdict = policy.classifier({ method: this.#method, status, l5dRetryable: Array.isArray(retryable) ? retryable[0] : retryable, replayable: this.#replayable });
+        client.stats.attempt(verdict === "success");
         if (verdict === "success") endpoint.accrual.recordSuccess(accrualAttempt, now);
         else {
           endpoint.accrual.recordFailure(accrualAttempt, now);
@@ -300,6 +312,7 @@ export class Exchange {
         }
         this.#finished = true;
         this.#clearTimers();
+        this.#record(status, verdict === "success");
         const out = forwardResponseHeaders(upstream, dropResponse);
         if (!this.#ctx.clearContext) out.push(...responseHeaders, "l5d-success-class", successClassHeader(verdict));
         return { deliver: true, headers: out };
@@ -316,11 +329,13 @@ export class Exchange {
           return;
         }
         const kind = failureKind(outcome.error, outcome.requestSent, timedOut);
+        client.stats.attempt(false);
         endpoint.accrual.recordFailure(accrualAttempt, now);
         this.#failed.add(endpoint.key);
         const untouched = this.#body !== this.#req || !this.#req.readableDidRead;
         if (isRequeueable(kind) && untouched && this.#attempts < MAX_ATTEMPTS && client.policy.requeueBudget.tryWithdraw()) {
           // Nothing reached the backend: send it elsewhere at once, whatever the method.
+          this.#ctx.stats.retried();
           this.#attempt();
           return;
         }

@@ -69,7 +69,7 @@ describe("router, default interpreter over io.l5d.fs", () => {
   let cleared: string;
 
   beforeAll(async () => {
-    [web, api, stable, canary] = await Promise.all(["web", "api", "stable", "canary"].map((n) => Backend.start(n)));
+    [web, api, stable, canary] = await Promise.all([Backend.start("web"), Backend.start("api"), Backend.start("stable"), Backend.start("canary")]);
     writeFileSync(join(disco, "web"), `${web.fsLine}\n`);
     writeFileSync(join(disco, "api"), `${api.fsLine}\n`);
     writeFileSync(join(disco, "stable"), `${stable.fsLine}\n`);

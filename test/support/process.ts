@@ -62,6 +62,16 @@ export class ManagedProcess {
     }
   }
 
+  /** Waits for the process to exit on its own; returns the exit code (null when a signal ended it). */
+  async waitForExit(timeoutMs = 15_000): Promise<number | null> {
+    if (!this.exited) {
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+      await once(this.child, "exit");
+      clearTimeout(timer);
+    }
+    return this.child.exitCode;
+  }
+
   /** Sends a signal and waits for the exit; returns the exit code (or null when killed by the signal). */
   async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 15_000): Promise<number | null> {
     if (this.exited) return this.child.exitCode;

@@ -1,0 +1,206 @@
+// The router's request statistics, kept once and shown two ways: Prometheus
+// (/metrics, labels rt, service, client, server, status_class) and
+// Linkerd's flat metrics.json names (rt/<router>/service/<svc>/requests …).
+// Label children are cached per service and client, so the request path
+// only bumps counters; the number of distinct services and clients shown is
+// capped, the rest counted together as "other".
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration } from "prom-client";
+
+/** Latency buckets (seconds): sub-millisecond to 10 s, for p50/p99 estimates. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Distinct services (and clients) per router with their own series; more are folded into "other". */
+export const MAX_SERIES = 500;
+
+export type StatusClass = "1XX" | "2XX" | "3XX" | "4XX" | "5XX";
+
+export function statusClass(status: number): StatusClass {
+  return status >= 500 ? "5XX" : status >= 400 ? "4XX" : status >= 300 ? "3XX" : status >= 200 ? "2XX" : "1XX";
+}
+
+/** What the request path records for one logical name. */
+export interface ServiceStats {
+  /** A request finished: its final status, whether the classifier called it a success, how long it took (s). */
+  done(status: number, success: boolean, seconds: number, server: string): void;
+  retried(): void;
+}
+
+/** What the request path records for one client (bound name). */
+export interface ClientStats {
+  attempt(success: boolean): void;
+}
+
+export class RouterMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<"rt" | "service" | "server" | "status_class">;
+  readonly #success: Counter<"rt" | "service">;
+  readonly #failures: Counter<"rt" | "service">;
+  readonly #retries: Counter<"rt" | "service">;
+  readonly #latency: Histogram<"rt" | "service">;
+  readonly #clientRequests: Counter<"rt" | "client" | "result">;
+  readonly #services = new Map<string, ServiceStats>();
+  readonly #clients = new Map<string, ClientStats>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const counter = <L extends string>(config: CounterConfiguration<L>): Counter<L> => new Counter({ ...config, registers: [this.registry] });
+    this.#requests = counter({ name: "rt_requests_total", help: "Requests finished, by router, service, server and status class", labelNames: ["rt", "service", "server", "status_class"] });
+    this.#success = counter({ name: "rt_service_success_total", help: "Requests the response classifier called a success", labelNames: ["rt", "service"] });
+    this.#failures = counter({ name: "rt_service_failures_total", help: "Requests the response classifier called a failure (router errors included)", labelNames: ["rt", "service"] });
+    this.#retries = counter({ name: "rt_service_retries_total", help: "Retries and requeues, by service", labelNames: ["rt", "service"] });
+    this.#latency = new Histogram({
+      name: "rt_request_duration_seconds",
+      help: "Request latency, first byte in to response head out, all retries included",
+      labelNames: ["rt", "service"],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    this.#clientRequests = counter({ name: "rt_client_requests_total", help: "Attempts sent to a client's endpoints, by result", labelNames: ["rt", "client", "result"] });
+  }
+
+  /** Registers a gauge whose value is read when metrics are collected (load balancer sizes, in-flight counts). */
+  gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        collect((labels, value) => this.set(labels, value));
+      },
+    });
+  }
+
+  service(rt: string, service: string): ServiceStats {
+    const key = `${rt}\n${service}`;
+    let stats = this.#services.get(key);
+    if (stats !== undefined) return stats;
+    const shown = this.#services.size < MAX_SERIES ? service : "other";
+    const byServerClass = new Map<string, Counter.Internal>();
+    const success = this.#success.labels({ rt, service: shown });
+    const failures = this.#failures.labels({ rt, service: shown });
+    const retries = this.#retries.labels({ rt, service: shown });
+    const latency = this.#latency.labels({ rt, service: shown });
+    const requests = this.#requests;
+    stats = {
+      done(status, ok, seconds, server) {
+        const cls = statusClass(status);
+        const k = `${server} ${cls}`;
+        let child = byServerClass.get(k);
+        if (child === undefined) byServerClass.set(k, (child = requests.labels({ rt, service: shown, server, status_class: cls })));
+        child.inc();
+        if (ok) success.inc();
+        else failures.inc();
+        latency.observe(seconds);
+      },
+      retried() {
+        retries.inc();
+      },
+    };
+    this.#services.set(key, stats);
+    return stats;
+  }
+
+  client(rt: string, client: string): ClientStats {
+    const key = `${rt}\n${client}`;
+    let stats = this.#clients.get(key);
+    if (stats !== undefined) return stats;
+    const shown = this.#clients.size < MAX_SERIES ? client : "other";
+    const ok = this.#clientRequests.labels({ rt, client: shown, result: "success" });
+    const failed = this.#clientRequests.labels({ rt, client: shown, result: "failure" });
+    stats = {
+      attempt(success) {
+        (success ? ok : failed).inc();
+      },
+    };
+    this.#clients.set(key, stats);
+    return stats;
+  }
+}
+
+/** A histogram's quantile from its cumulative buckets, interpolated within the bucket (ms). */
+function quantileMs(buckets: readonly { le: number; count: number }[], total: number, q: number): number {
+  if (total === 0) return 0;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const { le, count } of buckets) {
+    if (count >= rank) {
+      const upper = Number.isFinite(le) ? le : prevLe;
+      const within = count === prevCount ? 0 : (rank - prevCount) / (count - prevCount);
+      return (prevLe + (upper - prevLe) * within) * 1000;
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe * 1000;
+}
+
+type MetricJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>[number];
+
+/**
+ * Linkerd 1's flat names: rt/<router>/service/<svc>/requests, …/success,
+ * …/failures, …/retries/total, …/latency_ms.p50 (and p90, p99, max-ish),
+ * rt/<router>/server/<ip:port>/requests, rt/<router>/client/<id>/requests …
+ * `filter` keeps names containing it (Linkerd's ?q=).
+ */
+export async function linkerdMetrics(metrics: RouterMetrics, filter?: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const add = (name: string, value: number): void => {
+    out[name] = (out[name] ?? 0) + value;
+  };
+  const all: MetricJson[] = await metrics.registry.getMetricsAsJSON();
+  for (const m of all) {
+    const values = (m as { values: { value: number; labels: Record<string, string | number>; metricName?: string }[] }).values;
+    switch (m.name) {
+      case "rt_requests_total":
+        for (const v of values) {
+          add(`rt/${v.labels["rt"]}/service/${v.labels["service"]}/requests`, v.value);
+          add(`rt/${v.labels["rt"]}/service/${v.labels["service"]}/status/${v.labels["status_class"]}`, v.value);
+          add(`rt/${v.labels["rt"]}/server/${v.labels["server"]}/requests`, v.value);
+        }
+        break;
+      case "rt_service_success_total":
+        for (const v of values) add(`rt/${v.labels["rt"]}/service/${v.labels["service"]}/success`, v.value);
+        break;
+      case "rt_service_failures_total":
+        for (const v of values) add(`rt/${v.labels["rt"]}/service/${v.labels["service"]}/failures`, v.value);
+        break;
+      case "rt_service_retries_total":
+        for (const v of values) add(`rt/${v.labels["rt"]}/service/${v.labels["service"]}/retries/total`, v.value);
+        break;
+      case "rt_client_requests_total":
+        for (const v of values) {
+          add(`rt/${v.labels["rt"]}/client/${v.labels["client"]}/requests`, v.value);
+          add(`rt/${v.labels["rt"]}/client/${v.labels["client"]}/${v.labels["result"] === "success" ? "success" : "failures"}`, v.value);
+        }
+        break;
+      case "rt_request_duration_seconds": {
+        const series = new Map<string, { buckets: { le: number; count: number }[]; count: number }>();
+        for (const v of values) {
+          const key = `rt/${v.labels["rt"]}/service/${v.labels["service"]}/latency_ms`;
+          const s = series.get(key) ?? { buckets: [], count: 0 };
+          series.set(key, s);
+          if (v.metricName?.endsWith("_bucket") === true) s.buckets.push({ le: v.labels["le"] === "+Inf" ? Infinity : Number(v.labels["le"]), count: v.value });
+          else if (v.metricName?.endsWith("_count") === true) s.count = v.value;
+        }
+        for (const [key, s] of series) {
+          s.buckets.sort((a, b) => a.le - b.le);
+          add(`${key}.count`, s.count);
+          for (const [label, q] of [["p50", 0.5], ["p90", 0.9], ["p95", 0.95], ["p99", 0.99], ["p9990", 0.999]] as const) add(`${key}.${label}`, Number(quantileMs(s.buckets, s.count, q).toFixed(3)));
+        }
+        break;
+      }
+      default:
+        if (m.name.startsWith("rt_client_") || m.name.startsWith("rt_server_")) {
+          // Gauges registered by the router: rt_client_loadbalancer_size{rt,client} → rt/<rt>/client/<client>/loadbalancer/size
+          const suffix = m.name.replace(/^rt_(client|server)_/, "").replace(/_/g, "/");
+          const kind = m.name.startsWith("rt_client_") ? "client" : "server";
+          for (const v of values) add(`rt/${v.labels["rt"]}/${kind}/${v.labels[kind]}/${suffix}`, v.value);
+        }
+    }
+  }
+  if (filter === undefined || filter === "") return out;
+  return Object.fromEntries(Object.entries(out).filter(([k]) => k.includes(filter)));
+}

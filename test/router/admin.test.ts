@@ -1,0 +1,134 @@
+// The router's admin port: metrics that move by exactly the traffic sent
+// (successes, failures, retries) in Prometheus text that parses and in
+// Linkerd's metrics.json, client state, the delegator, config.json, the
+// log level at run time, and a shutdown only loopback may ask for.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Backend } from "../support/backend.ts";
+import { startRouterProcess, type RouterProcess } from "../support/router.ts";
+
+function get(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Parses Prometheus text exposition: every sample line must be `name{labels} value`. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
+    if (m === null) throw new Error(`not a Prometheus sample line: ${line}`);
+    samples.set(`${m[1]}${m[2] ?? ""}`, Number(m[3]));
+  }
+  return samples;
+}
+
+describe("router admin", () => {
+  const disco = mkdtempSync(join(tmpdir(), "meshd-admin-"));
+  let good: Backend;
+  let flaky: Backend;
+  let router: RouterProcess;
+  let url: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    [good, flaky] = await Promise.all([Backend.start("good"), Backend.start("flaky")]);
+    writeFileSync(join(disco, "good"), `${good.fsLine}\n`);
+    writeFileSync(join(disco, "flaky"), `${flaky.fsLine}\n`);
+    flaky.mode = { kind: "status", status: 503 };
+    router = await startRouterProcess({
+      namers: [{ kind: "io.l5d.fs", rootDir: disco }],
+      routers: [
+        {
+          protocol: "http",
+          label: "out",
+          dtab: "/svc => /#/io.l5d.fs",
+          service: { kind: "io.l5d.static", configs: [{ prefix: "/svc/flaky", responseClassifier: { kind: "io.l5d.http.retryableRead5XX" }, retries: { budget: { minRetriesPerSec: 1, percentCanRetry: 0, ttlSecs: 10 } } }] },
+          client: { kind: "io.l5d.global", failureAccrual: { kind: "none" } },
+          servers: [{}],
+        },
+      ],
+    });
+    url = router.servers[0]?.[0] as string;
+    admin = router.adminUrl;
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await Promise.all([good, flaky].map((b) => b?.stop()));
+  });
+
+  it("counts exactly the requests, successes, failures and retries sent, in Prometheus text that parses", async () => {
+    for (let i = 0; i < 7; i++) expect(await get(url, "good")).toBe(200);
+    // Each flaky request is retried while the budget (10 retries per 10 s, nothing earned) lasts.
+    for (let i = 0; i < 3; i++) expect(await get(url, "flaky")).toBe(503);
+    expect(await get(url, "nowhere")).toBe(502);
+    const text = await (await fetch(`${admin}/metrics`)).text();
+    const samples = parsePrometheus(text);
+    const server = new URL(url).host;
+    expect(samples.get(`rt_requests_total{rt="out",service="/svc/good",server="${server}",status_class="2XX"}`)).toBe(7);
+    expect(samples.get(`rt_service_success_total{rt="out",service="/svc/good"}`)).toBe(7);
+    expect(samples.get(`rt_requests_total{rt="out",service="/svc/flaky",server="${server}",status_class="5XX"}`)).toBe(3);
+    expect(samples.get(`rt_service_failures_total{rt="out",service="/svc/flaky"}`)).toBe(3);
+    const retries = samples.get(`rt_service_retries_total{rt="out",service="/svc/flaky"}`) as number;
+    // Upstream attempts are the requests plus their retries, exactly.
+    expect(flaky.seen.length).toBe(3 + retries);
+    expect(retries).toBeGreaterThan(0);
+    expect(samples.get(`rt_requests_total{rt="out",service="/svc/nowhere",server="${server}",status_class="5XX"}`)).toBe(1);
+    expect(samples.get(`rt_request_duration_seconds_count{rt="out",service="/svc/good"}`)).toBe(7);
+    expect(samples.get(`rt_client_loadbalancer_size{rt="out",client="/#/io.l5d.fs/good"}`)).toBe(1);
+    expect(samples.get(`rt_client_requests_total{rt="out",client="/#/io.l5d.fs/flaky",result="failure"}`)).toBe(3 + retries);
+    expect(text).toContain("process_resident_memory_bytes");
+  });
+
+  it("serves Linkerd's flat metrics.json names, filtered with ?q=", async () => {
+    const all = (await (await fetch(`${admin}/admin/metrics.json`)).json()) as Record<string, number>;
+    expect(all["rt/out/service//svc/good/requests"]).toBe(7);
+    expect(all["rt/out/service//svc/good/success"]).toBe(7);
+    expect(all["rt/out/service//svc/flaky/failures"]).toBe(3);
+    expect(all["rt/out/service//svc/flaky/retries/total"]).toBeGreaterThan(0);
+    expect(all["rt/out/service//svc/good/latency_ms.p99"]).toBeGreaterThan(0);
+    expect(all["rt/out/client//#/io.l5d.fs/good/loadbalancer/size"]).toBe(1);
+    const filtered = (await (await fetch(`${admin}/admin/metrics.json?q=flaky`)).json()) as Record<string, number>;
+    expect(Object.keys(filtered).length).toBeGreaterThan(0);
+    expect(Object.keys(filtered).every((k) => k.includes("flaky"))).toBe(true);
+  });
+
+  it("shows client state, explains paths, and serves the config", async () => {
+    const clients = (await (await fetch(`${admin}/client_state.json`)).json()) as Record<string, { endpoints: { address: string; accrual: string }[] }>;
+    const goodState = Object.values(clients).find((c) => c.endpoints.some((e) => e.address.endsWith(`:${good.port}`)));
+    expect(goodState?.endpoints[0]).toMatchObject({ accrual: "alive" });
+    const explained = await (await fetch(`${admin}/delegator.json?path=/svc/good&dtab=${encodeURIComponent("/svc/good=>/#/io.l5d.fs/flaky")}`)).json();
+    expect(explained).toMatchObject({ type: "alt", path: "/svc/good" });
+    expect(JSON.stringify(explained)).toContain("/#/io.l5d.fs/flaky");
+    expect((await fetch(`${admin}/delegator.json?path=svc`)).status).toBe(400);
+    const config = (await (await fetch(`${admin}/config.json`)).json()) as { routers: { label: string }[] };
+    expect(config.routers[0]?.label).toBe("out");
+  });
+
+  it("changes the log level at run time", async () => {
+    expect(await (await fetch(`${admin}/logging`)).json()).toMatchObject({ level: "info" });
+    expect((await fetch(`${admin}/logging?level=debug`, { method: "PUT" })).status).toBe(200);
+    expect(await (await fetch(`${admin}/logging`)).json()).toMatchObject({ level: "debug" });
+    expect((await fetch(`${admin}/logging?level=loud`, { method: "PUT" })).status).toBe(400);
+    await fetch(`${admin}/logging?level=info`, { method: "PUT" });
+  });
+
+  it("shuts down gracefully on POST /admin/shutdown from loopback", async () => {
+    const res = await fetch(`${admin}/admin/shutdown`, { method: "POST" });
+    expect(res.status).toBe(202);
+    await router.process.waitFor('"msg":"router stopped"');
+    expect(await router.process.waitForExit()).toBe(0);
+  });
+});
