@@ -8,6 +8,7 @@ import { ip, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts
 import { namerPluginSchema } from "../namer/namers/config.ts";
 import { loadBalancerConfig } from "./balancer/config.ts";
 import { failureAccrualConfig, responseClassifierConfig, retriesConfig, retryBudgetConfig } from "./policy/config.ts";
+import { accessLogSchema, telemeterSchema } from "./telemetry/config.ts";
 
 /** A dtab written in the config (a string, usually a YAML block), checked where it stands. */
 const dtabText = z.string().superRefine((text, ctx) => {
@@ -196,6 +197,10 @@ const httpRouter = z.strictObject({
   streamingEnabled: z.boolean().optional(),
   streamAfterContentLengthKB: z.number().optional(),
   originator: z.boolean().optional(),
+  /** One JSON line per request, to stdout or a file. */
+  accessLog: accessLogSchema.optional(),
+  /** Linkerd's access log file: meshd writes its JSON lines there. */
+  httpAccessLog: z.string().min(1).optional(),
 });
 
 const admin = z.strictObject({
@@ -205,17 +210,12 @@ const admin = z.strictObject({
   shutdownGraceMs: millis.default(10_000),
 });
 
-const telemeter = z.discriminatedUnion("kind", [
-  // Prometheus is always served on the admin port at /metrics (and Linkerd's path); this accepts the block.
-  z.strictObject({ kind: z.literal("io.l5d.prometheus"), path: z.string().optional(), prefix: z.string().optional() }),
-]);
-
 export const routerConfigSchema = z
   .strictObject({
     admin: admin.default({ ip: "127.0.0.1", port: 9990, shutdownGraceMs: 10_000 }),
     namers: z.array(namerPluginSchema).default([]),
     routers: z.array(httpRouter).min(1),
-    telemetry: z.array(telemeter).default([]),
+    telemetry: z.array(telemeterSchema).default([]),
     /** Linkerd's anonymous usage reporting: accepted, never sent anywhere. */
     usage: z.strictObject({ orgId: z.string().optional(), enabled: z.boolean().optional() }).optional(),
   })
