@@ -14,7 +14,10 @@ import { RouterError } from "./errors.ts";
 import { checkRequest, forwardRequestHeaders } from "./http/edge.ts";
 import { Exchange } from "./logical/exchange.ts";
 import { serviceParamsFor, servicePolicy, type ServicePolicy } from "./policies.ts";
+import type { AccessLog } from "./telemetry/access-log.ts";
 import type { RouterMetrics, ServiceStats } from "./telemetry/metrics.ts";
+import { TRACE_HEADERS } from "./telemetry/trace-context.ts";
+import type { HopSpan, Tracer } from "./telemetry/tracing.ts";
 import { respondError, toRouterError } from "./http/respond.ts";
 import type { Identifier } from "./identify/identifiers.ts";
 import type { RouterInterpreter } from "./interpreter.ts";
@@ -47,6 +50,10 @@ export interface HttpRouterOptions {
   /** The router's `service` block: parameters by logical name. */
   readonly service: ServiceConfig;
   readonly metrics: RouterMetrics;
+  /** One JSON line per request, when configured. */
+  readonly accessLog?: AccessLog | undefined;
+  /** Spans per hop (OTLP), when configured; without it trace headers pass through untouched. */
+  readonly tracer?: Tracer | undefined;
   readonly logger: Logger;
   readonly random?: () => number;
 }
@@ -111,22 +118,36 @@ export class HttpRouter {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
+    const started = performance.now();
     try {
-      this.#route(req, res, server);
+      this.#route(req, res, server, started);
     } catch (e) {
-      this.#fail(res, e, server);
+      this.#fail(req, res, e, server, started);
     }
   }
 
   /** Fails a request before it has a logical name (or while it waits for its binding). */
-  #fail(res: ServerResponse, e: unknown, server: ServerContext, extra?: readonly string[]): void {
+  #fail(req: IncomingMessage, res: ServerResponse, e: unknown, server: ServerContext, started: number, service?: Path): void {
     const error = toRouterError(e);
     this.#options.metrics.service(this.label, UNNAMED).done(error.status, false, 0, server.server);
+    this.#options.accessLog?.write({
+      rt: this.label,
+      method: req.method ?? "",
+      host: req.headers.host ?? "",
+      path: req.url ?? "",
+      service: service?.show,
+      client: undefined,
+      status: error.status,
+      durationMs: performance.now() - started,
+      reqid: undefined,
+      retries: 0,
+      server: server.server,
+    });
     if (error.code === "ROUTER_ERR_INTERNAL") this.#options.logger.error({ err: e }, "request failed");
-    respondError(res, error, { clearContext: server.clearContext, ...(extra === undefined ? {} : { extraHeaders: extra }) });
+    respondError(res, error, { clearContext: server.clearContext });
   }
 
-  #route(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
+  #route(req: IncomingMessage, res: ServerResponse, server: ServerContext, started: number): void {
     const opts = this.#options;
     const target = checkRequest(req, opts.maxHeaders);
     const via = req.headers["via"];
@@ -157,14 +178,14 @@ export class HttpRouter {
     const local = Dtab.concat(opts.routerDtab, requestDtab);
     const logical = this.#logical(name, local);
     const binding = logical.live.current();
-    const go = (): void => this.#exchange(req, res, server, logical, { name, path: identified.path, authority: target.authority, requestDtab });
+    const go = (): void => this.#exchange(req, res, server, logical, { name, path: identified.path, authority: target.authority, requestDtab, started });
     if (binding.type !== "pending") {
       go();
       return;
     }
     this.#whenBound(logical, name)
       .then(go)
-      .catch((e: unknown) => this.#fail(res, e, server));
+      .catch((e: unknown) => this.#fail(req, res, e, server, started, name));
   }
 
   #logical(name: Path, local: Dtab): Logical {
@@ -224,13 +245,19 @@ export class HttpRouter {
     return entry.client;
   }
 
-  #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab }): void {
+  #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab; started: number }): void {
+    const opts = this.#options;
     const incomingReqId = req.headers["l5d-reqid"];
     const reqId = typeof incomingReqId === "string" && incomingReqId !== "" && !server.clearContext ? incomingReqId : randomUUID();
-    const dropRequest = server.clearContext
+    const span: HopSpan | undefined = opts.tracer?.start(req.headers, { router: this.label, method: req.method ?? "", host: r.authority, path: r.path, service: r.name.show });
+    const dropContext = server.clearContext
       ? (h: string) => L5D_CONTEXT.test(h) || h === "via"
       : (h: string) => h === "l5d-dtab" || h === "l5d-ctx-dtab" || h.startsWith("l5d-dst-") || h === "l5d-reqid" || h === "l5d-ctx-deadline" || h === "via";
+    // With tracing on, this hop's span replaces the caller's in the trace headers.
+    const dropRequest = span === undefined ? dropContext : (h: string) => dropContext(h) || TRACE_HEADERS.has(h);
     const headers = forwardRequestHeaders(req, dropRequest);
+    if (span !== undefined) headers.push(...span.headers);
+    const accessLog = opts.accessLog;
     const priorVia = server.clearContext ? undefined : req.headers["via"];
     headers.push("host", r.authority, "via", `${priorVia === undefined ? "" : `${priorVia}, `}1.1 ${this.#viaToken}`, "l5d-dst-service", r.name.show, "l5d-reqid", reqId);
     // The request's dtab travels on as context, so the next router honours it too.
@@ -244,6 +271,23 @@ export class HttpRouter {
         noRoute: (what) => this.#noRoute(r.name, r.requestDtab, what),
         stats: logical.stats,
         server: server.server,
+        finished: (result) => {
+          span?.end(result);
+          accessLog?.write({
+            rt: this.label,
+            method: req.method ?? "",
+            host: r.authority,
+            path: req.url ?? "",
+            service: r.name.show,
+            client: result.client,
+            status: result.status,
+            durationMs: performance.now() - r.started,
+            reqid: reqId,
+            retries: result.retries,
+            server: server.server,
+            traceId: span?.traceId,
+          });
+        },
       },
       req,
       res,

@@ -12,6 +12,8 @@ import { HttpRouter, type HttpRouterOptions } from "./http-router.ts";
 import { createIdentifier, identifierChain } from "./identify/identifiers.ts";
 import { LocalInterpreter, type RouterInterpreter } from "./interpreter.ts";
 import { Listener, type ListenerOptions } from "./server.ts";
+import { AccessLog } from "./telemetry/access-log.ts";
+import { closeExporters, startExporters, type Exporters } from "./telemetry/index.ts";
 import { RouterMetrics } from "./telemetry/metrics.ts";
 import { createTransformer } from "./transformers.ts";
 
@@ -85,7 +87,14 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
   };
 }
 
-function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, logger: Logger, metrics: RouterMetrics): HttpRouterOptions {
+/** The router's access log file (or stdout), if it keeps one: `accessLog`, or Linkerd's `httpAccessLog`. */
+function accessLogPath(rc: HttpRouterConfig): { path: string | undefined } | undefined {
+  if (rc.accessLog !== undefined) return { path: rc.accessLog.path };
+  if (rc.httpAccessLog !== undefined) return { path: rc.httpAccessLog };
+  return undefined;
+}
+
+function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, logger: Logger, metrics: RouterMetrics, telemetry: { accessLog: AccessLog | undefined; exporters: Exporters }): HttpRouterOptions {
   const label = labelOf(rc);
   const identifiers = (Array.isArray(rc.identifier) ? rc.identifier : [rc.identifier]).map((i) => createIdentifier(i, Path.read(rc.dstPrefix)));
   const pool = rc.client.kind === "io.l5d.static" ? undefined : rc.client.hostConnectionPool;
@@ -114,6 +123,8 @@ function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, log
     },
     service: rc.service,
     metrics,
+    accessLog: telemetry.accessLog,
+    tracer: telemetry.exporters.tracer,
     logger,
   };
 }
@@ -123,6 +134,7 @@ interface Assembly {
   config: HttpRouterConfig;
   interpreter: RouterInterpreter;
   router: HttpRouter;
+  accessLog: AccessLog | undefined;
   readonly listeners: Map<string, Listener>;
   readonly logger: Logger;
 }
@@ -138,6 +150,8 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
   let ready = false;
   let closing = false;
   const metrics = new RouterMetrics();
+  let exporters = startExporters(config.telemetry, metrics, logger);
+  metrics.setSinks(exporters.sinks);
   const routersNow = (): HttpRouter[] => [...assemblies.values()].map((a) => a.router);
   registerGauges(metrics, routersNow, () => [...assemblies.values()].flatMap((a) => [...a.listeners.entries()].map(([server, l]) => ({ rt: labelOf(a.config), server, listener: l }))));
   const admin = buildRouterAdmin({
@@ -159,8 +173,10 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
   const assemble = async (rc: HttpRouterConfig): Promise<void> => {
     const log = logger.child({ router: labelOf(rc) });
     const interpreter = buildInterpreter(rc, namers, log);
-    const router = new HttpRouter(routerOptions(rc, interpreter, log, metrics));
-    const a: Assembly = { config: rc, interpreter, router, listeners: new Map(), logger: log };
+    const logFile = accessLogPath(rc);
+    const accessLog = logFile === undefined ? undefined : new AccessLog(logFile);
+    const router = new HttpRouter(routerOptions(rc, interpreter, log, metrics, { accessLog, exporters }));
+    const a: Assembly = { config: rc, interpreter, router, accessLog, listeners: new Map(), logger: log };
     assemblies.set(labelOf(rc), a);
     for (const sc of rc.servers) await open(a, sc);
   };
@@ -169,6 +185,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
     await Promise.allSettled([...a.listeners.values()].map((l) => l.drain(graceMs)));
     await a.router.close();
     await a.interpreter.close();
+    await a.accessLog?.close();
   };
 
   try {
@@ -178,6 +195,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
   } catch (e) {
     await Promise.allSettled([...assemblies.values()].map((a) => teardown(a, 0)));
     await admin.close();
+    await closeExporters(exporters);
     throw e;
   }
   ready = true;
@@ -198,6 +216,12 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
     async reload(next: RouterConfig) {
       const namersChanged = JSON.stringify(next.namers) !== JSON.stringify(config.namers);
       const oldNamers = namers;
+      const oldExporters = exporters;
+      const telemetryChanged = JSON.stringify(next.telemetry) !== JSON.stringify(config.telemetry);
+      if (telemetryChanged) {
+        exporters = startExporters(next.telemetry, metrics, logger);
+        metrics.setSinks(exporters.sinks);
+      }
       if (namersChanged) namers = createDiscoveryNamers(next.namers, { logger });
       const wanted = new Map(next.routers.map((rc) => [labelOf(rc), rc]));
       for (const [label, a] of assemblies) {
@@ -220,8 +244,14 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
           (rc.interpreter.kind === "default" && rc.dtab !== a.config.dtab) ||
           rc.bindingCache.idleTtlSecs !== a.config.bindingCache.idleTtlSecs;
         if (interpreterChanged) a.interpreter = buildInterpreter(rc, namers, a.logger);
+        const oldAccessLog = a.accessLog;
+        const logFile = accessLogPath(rc);
+        if (logFile?.path !== oldAccessLog?.path || (logFile === undefined) !== (oldAccessLog === undefined)) {
+          a.accessLog = logFile === undefined ? undefined : new AccessLog(logFile);
+        } else a.accessLog?.reopen(); // after logrotate moved the file
         a.config = rc;
-        a.router.reconfigure(routerOptions(rc, a.interpreter, a.logger, metrics));
+        a.router.reconfigure(routerOptions(rc, a.interpreter, a.logger, metrics, { accessLog: a.accessLog, exporters }));
+        if (oldAccessLog !== a.accessLog) await oldAccessLog?.close();
         if (interpreterChanged) await oldInterpreter.close();
         // Listeners: same ip:port keep their sockets; the rest are re-bound.
         const servers = new Map(rc.servers.map((sc) => [serverKey(sc), sc]));
@@ -235,6 +265,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
         for (const [key, sc] of servers) if (!a.listeners.has(key)) await open(a, sc);
       }
       if (namersChanged) await Promise.allSettled(oldNamers.map((n) => n.close()));
+      if (telemetryChanged) await closeExporters(oldExporters);
       config = next;
       logger.info("configuration reloaded");
     },
@@ -245,6 +276,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
       logger.info({ graceMs }, "router shutting down");
       await Promise.allSettled([...assemblies.values()].map((a) => teardown(a, graceMs)));
       await Promise.allSettled(namers.map((n) => n.close()));
+      await closeExporters(exporters);
       await admin.close();
       logger.info("router stopped");
     },

@@ -42,6 +42,20 @@ export interface ExchangeContext {
   /** The logical name's statistics, and the server (ip:port) the request came in on. */
   readonly stats: ServiceStats;
   readonly server: string;
+  /** Called once, when the request is answered (access log, span). */
+  finished(result: ExchangeResult): void;
+}
+
+/** How a request ended, for the access log and its span. */
+export interface ExchangeResult {
+  readonly status: number;
+  readonly success: boolean;
+  readonly seconds: number;
+  /** The last attempt's client (bound name), if an attempt got that far. */
+  readonly client: string | undefined;
+  readonly retries: number;
+  /** The router's own error, when it answered instead of an upstream. */
+  readonly error: string | undefined;
 }
 
 export interface ExchangeRequest {
@@ -133,6 +147,8 @@ export class Exchange {
   #totalTimer: NodeJS.Timeout | undefined;
   #backoff: Backoff | undefined;
   #attempts = 0;
+  #retries = 0;
+  #lastClient: string | undefined;
   #abort: ((reason: Error) => void) | undefined;
   #finished = false;
   #timedOut = false;
@@ -211,8 +227,10 @@ export class Exchange {
     this.#abort?.(error);
   }
 
-  #record(status: number, success: boolean): void {
-    this.#ctx.stats.done(status, success, (monotonicNow() - this.#started) / 1000, this.#ctx.server);
+  #record(status: number, success: boolean, error?: string): void {
+    const seconds = (monotonicNow() - this.#started) / 1000;
+    this.#ctx.stats.done(status, success, seconds, this.#ctx.server);
+    this.#ctx.finished({ status, success, seconds, client: this.#lastClient, retries: this.#retries, error });
   }
 
   #fail(e: unknown, status?: number): void {
@@ -220,7 +238,7 @@ export class Exchange {
     this.#finished = true;
     this.#clearTimers();
     const error = e instanceof RouterError ? e : new RouterError("ROUTER_ERR_INTERNAL", "internal error", { cause: e });
-    this.#record(status ?? error.status, false);
+    this.#record(status ?? error.status, false, error.message);
     if (status !== undefined && !this.#res.headersSent) {
       // An injected fault answers with the configured status, marked as injected.
       const body = `fault injected (${status})\n`;
@@ -239,6 +257,7 @@ export class Exchange {
   }
 
   #retryLater(): void {
+    this.#retries++;
     this.#ctx.stats.retried();
     this.#backoff ??= this.#r.policy.newBackoff();
     const wait = this.#backoff.next();
@@ -257,6 +276,7 @@ export class Exchange {
     if (leaf === "fail") return this.#fail(this.#ctx.noRoute("a failure (!)"));
     if (leaf === "empty") return this.#fail(new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${this.#r.name.show} binds to an empty set ($)`));
     const client = this.#ctx.client(leaf);
+    this.#lastClient = client.name.show;
     const started = monotonicNow();
     const endpoint = client.pick(started, this.#failed);
     if (endpoint === undefined) {
@@ -335,6 +355,7 @@ export class Exchange {
         const untouched = this.#body !== this.#req || !this.#req.readableDidRead;
         if (isRequeueable(kind) && untouched && this.#attempts < MAX_ATTEMPTS && client.policy.requeueBudget.tryWithdraw()) {
           // Nothing reached the backend: send it elsewhere at once, whatever the method.
+          this.#retries++;
           this.#ctx.stats.retried();
           this.#attempt();
           return;

@@ -30,6 +30,21 @@ export interface ClientStats {
   attempt(success: boolean): void;
 }
 
+/** Another place request statistics go (statsd): called on the request path, so it must not block. */
+export interface MetricsSink {
+  requestDone(rt: string, service: string, status: number, success: boolean, seconds: number, statusClass: StatusClass): void;
+  retried(rt: string, service: string): void;
+  clientAttempt(rt: string, client: string, success: boolean): void;
+  close(): Promise<void>;
+}
+
+/** A gauge's current value with its labels (for exporters that push gauges). */
+export interface GaugeValue {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
 export class RouterMetrics {
   readonly registry = new Registry();
   readonly #requests: Counter<"rt" | "service" | "server" | "status_class">;
@@ -38,8 +53,13 @@ export class RouterMetrics {
   readonly #retries: Counter<"rt" | "service">;
   readonly #latency: Histogram<"rt" | "service">;
   readonly #clientRequests: Counter<"rt" | "client" | "result">;
+  /** Spans handed to the OTLP exporter, by result (exported, dropped, failed). */
+  readonly spans: Counter<"result">;
   readonly #services = new Map<string, ServiceStats>();
   readonly #clients = new Map<string, ClientStats>();
+  readonly #gaugeNames: string[] = [];
+  /** Exporters fed as requests finish; replaced on reload. */
+  #sinks: readonly MetricsSink[] = [];
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -55,11 +75,13 @@ export class RouterMetrics {
       buckets: LATENCY_BUCKETS,
       registers: [this.registry],
     });
+    this.spans = counter({ name: "rt_trace_spans_total", help: "Spans for the OTLP collector by result: exported, dropped (queue full), failed (export error)", labelNames: ["result"] });
     this.#clientRequests = counter({ name: "rt_client_requests_total", help: "Attempts sent to a client's endpoints, by result", labelNames: ["rt", "client", "result"] });
   }
 
   /** Registers a gauge whose value is read when metrics are collected (load balancer sizes, in-flight counts). */
   gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void): void {
+    this.#gaugeNames.push(name);
     new Gauge({
       name,
       help,
@@ -70,6 +92,25 @@ export class RouterMetrics {
         collect((labels, value) => this.set(labels, value));
       },
     });
+  }
+
+  /** Replaces the exporters; the old ones are returned for closing. */
+  setSinks(sinks: readonly MetricsSink[]): readonly MetricsSink[] {
+    const old = this.#sinks;
+    this.#sinks = sinks;
+    return old;
+  }
+
+  /** The router's own gauges (load-balancer sizes, in-flight counts) as they are now. */
+  async gaugeValues(): Promise<GaugeValue[]> {
+    const out: GaugeValue[] = [];
+    for (const name of this.#gaugeNames) {
+      const metric = this.registry.getSingleMetric(name);
+      if (metric === undefined) continue;
+      const { values } = await metric.get();
+      for (const v of values) out.push({ name, labels: Object.fromEntries(Object.entries(v.labels).map(([k, l]) => [k, String(l)])), value: v.value });
+    }
+    return out;
   }
 
   service(rt: string, service: string): ServiceStats {
@@ -83,9 +124,11 @@ export class RouterMetrics {
     const retries = this.#retries.labels({ rt, service: shown });
     const latency = this.#latency.labels({ rt, service: shown });
     const requests = this.#requests;
+    const sinks = (): readonly MetricsSink[] => this.#sinks;
     stats = {
       done(status, ok, seconds, server) {
         const cls = statusClass(status);
+        for (const sink of sinks()) sink.requestDone(rt, shown, status, ok, seconds, cls);
         const k = `${server} ${cls}`;
         let child = byServerClass.get(k);
         if (child === undefined) byServerClass.set(k, (child = requests.labels({ rt, service: shown, server, status_class: cls })));
@@ -96,6 +139,7 @@ export class RouterMetrics {
       },
       retried() {
         retries.inc();
+        for (const sink of sinks()) sink.retried(rt, shown);
       },
     };
     this.#services.set(key, stats);
@@ -109,9 +153,11 @@ export class RouterMetrics {
     const shown = this.#clients.size < MAX_SERIES ? client : "other";
     const ok = this.#clientRequests.labels({ rt, client: shown, result: "success" });
     const failed = this.#clientRequests.labels({ rt, client: shown, result: "failure" });
+    const sinks = (): readonly MetricsSink[] => this.#sinks;
     stats = {
       attempt(success) {
         (success ? ok : failed).inc();
+        for (const sink of sinks()) sink.clientAttempt(rt, shown, success);
       },
     };
     this.#clients.set(key, stats);

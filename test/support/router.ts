@@ -22,6 +22,7 @@ export interface RouterSpec {
   readonly namers?: readonly Record<string, unknown>[];
   /** Router entries; each server's port may be omitted (a free one is chosen). */
   readonly routers: readonly (Record<string, unknown> & { servers: readonly Record<string, unknown>[] })[];
+  readonly telemetry?: readonly Record<string, unknown>[];
   readonly adminIp?: string;
   readonly dir?: string;
 }
@@ -43,7 +44,7 @@ export async function startRouterProcess(spec: RouterSpec): Promise<RouterProces
     routers.push({ ...r, servers: withPorts });
     servers.push(list);
   }
-  const config = { admin: { ip: spec.adminIp ?? "127.0.0.1", port: adminPort, shutdownGraceMs: 3000 }, namers: spec.namers ?? [], routers };
+  const config = { admin: { ip: spec.adminIp ?? "127.0.0.1", port: adminPort, shutdownGraceMs: 3000 }, namers: spec.namers ?? [], routers, ...(spec.telemetry === undefined ? {} : { telemetry: spec.telemetry }) };
   const configFile = join(dir, "router.yaml");
   writeFileSync(configFile, stringify(config));
   const proc = new ManagedProcess(MESHD, ["router", "--config", configFile]);
