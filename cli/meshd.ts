@@ -3,15 +3,17 @@
 // (router, namer, validate) registers its own subcommand.
 
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { relative } from "node:path";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { DtabError, Dtab, Path, NameTree, bind, delegate } from "../dtab/index.ts";
 import { formatDelegateTree } from "../dtab/explain.ts";
-import { ConfigError, loadConfig, parseConfig, readConfigText } from "../lib/config.ts";
+import { ConfigError, loadConfig, parseConfig, readConfigText, topLevelKeys } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { namerConfigSchema, type NamerConfig } from "../namer/config.ts";
 import { startNamer } from "../namer/main.ts";
 import { routerConfigSchema, type RouterConfig } from "../router/config.ts";
 import { startRouter } from "../router/main.ts";
+import { startDemo } from "./demo.ts";
 import { packageRoot, packageVersion } from "./version.ts";
 
 /** Exit codes shared by meshd and namerctl: 1 bad input / not found / conflict, 2 usage. */
@@ -62,6 +64,13 @@ function parsePathArg(text: string): Path {
     if (e instanceof DtabError) throw new InputError(`path: ${e.message}`);
     throw e;
   }
+}
+
+/** A port number option: 0–65535 (0: any free port). */
+function portOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535");
+  return n;
 }
 
 function print(value: string): void {
@@ -141,38 +150,24 @@ export function buildProgram(): Command {
 
   program
     .command("demo")
-    .description("a one-machine demo on the embedded store (no Redis): a namer seeded with an example dtab, and what to try")
-    .option("--data-dir <dir>", "where the demo keeps its dtabs", ".meshd/demo")
-    .option("--port <port>", "namer API port", (v) => Number(v), 4180)
-    .option("--admin-port <port>", "namer admin port", (v) => Number(v), 9991)
-    .action(async (opts: { dataDir: string; port: number; adminPort: number }) => {
-      const seed = readInput(`${packageRoot()}examples/dtabs/default.dtab`);
-      const config = namerConfigSchema.parse({
-        storage: { kind: "io.l5d.inMemory", dataDir: opts.dataDir, namespaces: { default: seed } },
-        interfaces: [{ kind: "io.l5d.httpController", port: opts.port }],
-        admin: { port: opts.adminPort },
-        logging: { level: "warn" },
-      });
-      await runUntilSignal(config, (namer) => {
-        const api = namer.apiUrls[0] ?? "";
-        print(
-          [
-            "meshd demo is running on its embedded store (no Redis needed).",
-            `  namer API    ${api}   (dtabs persisted in ${opts.dataDir})`,
-            `  namer admin  ${namer.adminUrl}/ready`,
-            "",
-            "Try:",
-            `  curl -s ${api}/api/1/dtabs/default`,
-            "  npx namerctl dtab get default",
-            "  npx namerctl dtab history default",
-            "  npx namerctl dtab edit default          # opens $EDITOR; saves with compare-and-set",
-            `  curl -sN '${api}/api/1/dtabs/default?watch=true'   # every change, as it happens`,
-            "  npx meshd dtab delegate --dtab-file examples/dtabs/default.dtab /svc/web",
-            "",
-            "Stop with Ctrl-C.",
-          ].join("\n"),
-        );
-      });
+    .description("the whole mesh on one machine, no Redis: a namer seeded with a dtab, a router, three services, and what to try")
+    .option("--data-dir <dir>", "where the demo keeps its dtabs and discovery files", ".meshd/demo")
+    .option("--port <port>", "namer API port", portOption, 4180)
+    .option("--admin-port <port>", "namer admin port", portOption, 9991)
+    .option("--router-port <port>", "router port (applications send here)", portOption, 4140)
+    .option("--router-admin-port <port>", "router admin port (dashboard, metrics)", portOption, 9990)
+    .action(async (opts: { dataDir: string; port: number; adminPort: number; routerPort: number; routerAdminPort: number }) => {
+      const logger = createLogger({ level: "warn", name: "demo" });
+      const examplesDir = relative(process.cwd(), `${packageRoot()}examples`) || ".";
+      let demo: Awaited<ReturnType<typeof startDemo>>;
+      try {
+        demo = await startDemo({ ...opts, seedDtab: readInput(`${packageRoot()}examples/dtabs/demo.dtab`), examplesDir }, logger);
+      } catch (e) {
+        throw listenError(e);
+      }
+      print(demo.banner);
+      await untilSignal(logger, () => demo.close());
+      print("meshd demo stopped.");
     });
 
   program
@@ -181,9 +176,12 @@ export function buildProgram(): Command {
     .requiredOption("-c, --config <file>", "the config to check")
     .option("--json", "print the config as meshd reads it (defaults filled in, secrets hidden)")
     .action(async (opts: { config: string; json?: boolean }) => {
-      // A router config has `routers`; anything else is checked as a namer config.
+      // A router config has `routers` (or, missing them, keys only a router config has); anything else is checked as a namer config.
       const text = await readConfigText(opts.config);
-      if (/^routers\s*:/m.test(text)) {
+      const keys = topLevelKeys(text);
+      const routerOnly = ["routers", "telemetry", "usage", "tracers"];
+      const namerOnly = ["storage", "interfaces", "logging", "shutdownGraceMs"];
+      if (keys.includes("routers") || (keys.some((k) => routerOnly.includes(k)) && !keys.some((k) => namerOnly.includes(k)))) {
         const config = parseConfig(text, routerConfigSchema, { file: opts.config });
         if (opts.json === true) print(JSON.stringify(config, null, 2));
         else {
@@ -271,7 +269,7 @@ function untilSignal(logger: ReturnType<typeof createLogger>, stop: () => Promis
 }
 
 /** Runs the namer until SIGTERM or SIGINT, then shuts it down gracefully; a second signal exits at once. */
-async function runUntilSignal(config: NamerConfig, onStarted?: (namer: Awaited<ReturnType<typeof startNamer>>) => void): Promise<void> {
+async function runUntilSignal(config: NamerConfig): Promise<void> {
   const logger = createLogger({ level: config.logging.level, name: "namer" });
   let namer: Awaited<ReturnType<typeof startNamer>>;
   try {
@@ -279,7 +277,6 @@ async function runUntilSignal(config: NamerConfig, onStarted?: (namer: Awaited<R
   } catch (e) {
     throw listenError(e);
   }
-  onStarted?.(namer);
   await untilSignal(logger, () => namer.close());
 }
 
