@@ -11,6 +11,8 @@ export interface RouterInterpreter {
   bind(path: Path, local: Dtab): LiveValue<Binding>;
   /** Explains how a path resolves (Linkerd's delegator JSON), with `local` after the base dtab. */
   explain(path: Path, local: Dtab): Promise<DelegateJson>;
+  /** Why it cannot route yet (no namer reached and nothing saved), or undefined when it can. */
+  notReady?(): string | undefined;
   close(): Promise<void>;
 }
 

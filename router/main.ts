@@ -74,8 +74,24 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
     idleMs,
     logger,
   });
+  // Ready once the namer has answered, or bindings saved by an earlier run can be served.
+  const probe = new AbortController();
+  let reached = false;
+  void (async () => {
+    while (!reached && !probe.signal.aborted) {
+      try {
+        const res = await fetch(`${base}/api/1/dtabs`, { signal: AbortSignal.any([probe.signal, AbortSignal.timeout(2_000)]) });
+        await res.body?.cancel();
+        reached = res.status < 500;
+      } catch {
+        // Not there yet.
+      }
+      if (!reached) await new Promise((r) => setTimeout(r, 500).unref());
+    }
+  })();
   return {
     bind: (path, local) => remote.bind(path, local),
+    notReady: () => (reached || remote.cached.snapshot > 0 ? undefined : `the namer at ${base} has not answered yet and no saved bindings exist`),
     // The namer explains with its namespace's dtab ++ what the router adds.
     explain: async (path, local) => {
       const url = `${base}/api/1/delegate/${encodeURIComponent(config.namespace)}?path=${encodeURIComponent(path.show)}&dtab=${encodeURIComponent(local.show)}`;
@@ -83,7 +99,10 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
       if (!res.ok) throw new RangeError(`the namer answered ${res.status}: ${(await res.text()).trim()}`);
       return (await res.json()) as DelegateJson;
     },
-    close: async () => remote.close(),
+    close: async () => {
+      probe.abort();
+      await remote.close();
+    },
   };
 }
 
@@ -157,7 +176,15 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
   const admin = buildRouterAdmin({
     logger,
     metrics,
-    readiness: () => (closing ? "shutting down" : ready ? undefined : "starting"),
+    readiness: () => {
+      if (closing) return "shutting down";
+      if (!ready) return "starting";
+      for (const a of assemblies.values()) {
+        const why = a.interpreter.notReady?.();
+        if (why !== undefined) return `router ${labelOf(a.config)}: ${why}`;
+      }
+      return undefined;
+    },
     routers: routersNow,
     config: () => config,
     shutdown: () => (hooks.shutdown ?? (() => process.kill(process.pid, "SIGTERM")))(),

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
 import { startNamerProcess, type NamerProcess } from "../support/namer.ts";
-import { NAMERCTL, runCli } from "../support/process.ts";
+import { eventually, NAMERCTL, runCli } from "../support/process.ts";
 import { freePort } from "../support/redis.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 
@@ -208,5 +208,31 @@ describe("per-host topology: outgoing and incoming routers on two hosts", () => 
     // Host B's own outgoing router reaches it too (through B's incoming router).
     const outgoingB = routers[1]?.servers[0]?.[0] as string;
     expect(JSON.parse((await get(outgoingB, "hello")).body)).toMatchObject({ backend: "hello-on-b" });
+  });
+});
+
+describe("a router's readiness on a namer", () => {
+  it("is not ready until its namer answers (or saved bindings exist), then is", async () => {
+    const namerPort = await freePort();
+    const router = await startRouterProcess({
+      waitReady: false,
+      routers: [{ protocol: "http", label: "out", interpreter: { kind: "io.l5d.namerd.http", dst: `/$/inet/127.0.0.1/${namerPort}`, namespace: "default", retry: { baseSeconds: 0.2, maxSeconds: 1 } }, servers: [{}] }],
+    });
+    let namer: NamerProcess | undefined;
+    try {
+      const before = await fetch(`${router.adminUrl}/ready`);
+      expect(before.status).toBe(503);
+      expect(JSON.stringify(await before.json())).toContain(`the namer at http://127.0.0.1:${namerPort} has not answered yet`);
+      namer = await startNamerProcess({ port: namerPort, storage: { kind: "io.l5d.inMemory", namespaces: { default: "/svc => /$/inet/127.0.0.1" } } });
+      await eventually(async () => ((await fetch(`${router.adminUrl}/ready`)).status === 200 ? true : undefined), 10_000, "router /ready after the namer came up");
+      // Once reached, a namer outage does not make it unready: known names keep routing.
+      await namer.stop();
+      namer = undefined;
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await fetch(`${router.adminUrl}/ready`)).status).toBe(200);
+    } finally {
+      await namer?.stop();
+      await router.stop();
+    }
   });
 });

@@ -21,10 +21,10 @@ export interface NamerProcess {
  * given interface options (e.g. writeTokens); resolves once /ready is 200.
  */
 export async function startNamerProcess(
-  options: { storage?: Record<string, unknown>; iface?: Record<string, unknown>; namers?: readonly Record<string, unknown>[]; env?: Record<string, string>; waitReady?: boolean } = {},
+  options: { storage?: Record<string, unknown>; iface?: Record<string, unknown>; namers?: readonly Record<string, unknown>[]; env?: Record<string, string>; waitReady?: boolean; port?: number } = {},
 ): Promise<NamerProcess> {
   const dir = mkdtempSync(join(tmpdir(), "meshd-namer-"));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const adminPort = await freePort();
   const config = {
     storage: options.storage ?? { kind: "io.l5d.inMemory" },

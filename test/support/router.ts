@@ -25,6 +25,8 @@ export interface RouterSpec {
   readonly telemetry?: readonly Record<string, unknown>[];
   readonly adminIp?: string;
   readonly dir?: string;
+  /** Wait for /ready 200 (default); false: only for the admin to listen. */
+  readonly waitReady?: boolean;
 }
 
 export async function startRouterProcess(spec: RouterSpec): Promise<RouterProcess> {
@@ -50,6 +52,6 @@ export async function startRouterProcess(spec: RouterSpec): Promise<RouterProces
   const proc = new ManagedProcess(MESHD, ["router", "--config", configFile]);
   const adminUrl = `http://${spec.adminIp ?? "127.0.0.1"}:${adminPort}`;
   await proc.waitFor("router admin listening");
-  await eventually(async () => ((await fetch(`${adminUrl}/ready`)).status === 200 ? true : undefined), 15_000, "router /ready");
+  if (spec.waitReady !== false) await eventually(async () => ((await fetch(`${adminUrl}/ready`)).status === 200 ? true : undefined), 15_000, "router /ready");
   return { adminUrl, servers, configFile, dir, process: proc, stop: (signal) => proc.stop(signal) };
 }
