@@ -5,7 +5,7 @@
 #
 # The build stage compiles TypeScript to dist/; the runtime stage holds only
 # production dependencies, dist/, bin/ and the examples (`meshd demo` reads
-# examples/dtabs/default.dtab), and runs as a numeric non-root user so
+# examples/dtabs/demo.dtab), and runs as a numeric non-root user so
 # Kubernetes' runAsNonRoot can verify it without a passwd lookup.
 
 FROM node:24-bookworm-slim AS build

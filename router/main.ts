@@ -116,8 +116,6 @@ function accessLogPath(rc: HttpRouterConfig): { path: string | undefined } | und
 function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, logger: Logger, metrics: RouterMetrics, telemetry: { accessLog: AccessLog | undefined; exporters: Exporters }): HttpRouterOptions {
   const label = labelOf(rc);
   const identifiers = (Array.isArray(rc.identifier) ? rc.identifier : [rc.identifier]).map((i) => createIdentifier(i, Path.read(rc.dstPrefix)));
-  const pool = rc.client.kind === "io.l5d.static" ? undefined : rc.client.hostConnectionPool;
-  const connectTimeoutMs = rc.client.kind === "io.l5d.static" ? undefined : rc.client.connectTimeoutMs;
   return {
     label,
     identifier: identifierChain(identifiers),
@@ -130,11 +128,8 @@ function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, log
     maxCallDepth: rc.maxCallDepth,
     idleTtlMs: rc.bindingCache.idleTtlSecs * 1000,
     client: {
-      endpoint: {
-        ...(pool?.maxSize === undefined ? {} : { maxConnections: pool.maxSize }),
-        keepAliveTimeoutMs: pool?.idleTimeMs ?? 4_000,
-        connectTimeoutMs: connectTimeoutMs ?? 3_000,
-      },
+      // Defaults; each client's hostConnectionPool and connectTimeoutMs (global or by prefix) override them.
+      endpoint: { keepAliveTimeoutMs: 4_000, connectTimeoutMs: 3_000 },
       transformers: rc.interpreter.transformers.map(createTransformer),
       config: rc.client,
       logger,
@@ -293,7 +288,10 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
       }
       if (namersChanged) await Promise.allSettled(oldNamers.map((n) => n.close()));
       if (telemetryChanged) await closeExporters(oldExporters);
-      config = next;
+      if (next.admin.ip !== config.admin.ip || next.admin.port !== config.admin.port) {
+        logger.warn({ running: `${config.admin.ip}:${config.admin.port}`, configured: `${next.admin.ip}:${next.admin.port}` }, "the admin address changes only on restart; it stays where it is");
+      }
+      config = { ...next, admin: { ...next.admin, ip: config.admin.ip, port: config.admin.port } };
       logger.info("configuration reloaded");
     },
 

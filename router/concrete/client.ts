@@ -13,6 +13,7 @@ import type { ClientStats } from "../telemetry/metrics.ts";
 import { transformAddr, type Transformer } from "../transformers.ts";
 
 export interface ConcreteOptions {
+  /** Endpoint defaults; a client's own hostConnectionPool and connectTimeoutMs override them. */
   readonly endpoint: EndpointOptions;
   readonly transformers: readonly Transformer[];
   /** The router's `client` block; the parameters matching this client's name apply. */
@@ -33,6 +34,7 @@ export class ConcreteClient {
   readonly policy: ClientPolicy;
   readonly stats: ClientStats;
   readonly #options: ConcreteOptions;
+  readonly #endpointOptions: EndpointOptions;
   #inFlight = 0;
   readonly #endpoints = new Map<string, Endpoint>();
   #list: readonly Endpoint[] = [];
@@ -42,7 +44,15 @@ export class ConcreteClient {
   constructor(name: Path, options: ConcreteOptions) {
     this.name = name;
     this.#options = options;
-    this.policy = clientPolicy(clientParamsFor(options.config, name), options.random);
+    const params = clientParamsFor(options.config, name);
+    this.policy = clientPolicy(params, options.random);
+    const pool = params.hostConnectionPool;
+    this.#endpointOptions = {
+      ...options.endpoint,
+      ...(pool?.maxSize === undefined ? {} : { maxConnections: pool.maxSize }),
+      ...(pool?.idleTimeMs === undefined ? {} : { keepAliveTimeoutMs: pool.idleTimeMs }),
+      ...(params.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: params.connectTimeoutMs }),
+    };
     this.stats = options.stats(name.show);
   }
 
@@ -90,7 +100,7 @@ export class ConcreteClient {
       void endpoint.close().catch((e: unknown) => this.#options.logger.warn({ err: e, endpoint: key }, "closing an endpoint failed"));
     }
     for (const [key, a] of wanted) {
-      if (!this.#endpoints.has(key)) this.#endpoints.set(key, new Endpoint(a, this.#options.endpoint, this.policy.newAccrual()));
+      if (!this.#endpoints.has(key)) this.#endpoints.set(key, new Endpoint(a, this.#endpointOptions, this.policy.newAccrual()));
     }
     this.#list = [...this.#endpoints.values()];
   }

@@ -1,0 +1,67 @@
+// Per-client parameters chosen by prefix (client kind io.l5d.static) reach
+// the connections themselves: hostConnectionPool.maxSize caps one
+// client's connections to an endpoint while another client keeps the default.
+import { once } from "node:events";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRouterProcess, type RouterProcess } from "../support/router.ts";
+
+/** A backend that answers after 50 ms and remembers which client sockets it saw. */
+async function socketCounter(): Promise<{ server: Server; port: number; sockets: Set<number> }> {
+  const sockets = new Set<number>();
+  const server = createServer((req, res) => {
+    sockets.add(req.socket.remotePort ?? 0);
+    req.resume();
+    setTimeout(() => res.end("ok\n"), 50);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return { server, port: (server.address() as AddressInfo).port, sockets };
+}
+
+function get(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: "/", headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("client parameters by prefix", () => {
+  let capped: Awaited<ReturnType<typeof socketCounter>>;
+  let open: Awaited<ReturnType<typeof socketCounter>>;
+  let router: RouterProcess;
+
+  beforeAll(async () => {
+    [capped, open] = await Promise.all([socketCounter(), socketCounter()]);
+    router = await startRouterProcess({
+      routers: [
+        {
+          protocol: "http",
+          dtab: `/svc/capped => /$/inet/127.0.0.1/${capped.port}; /svc/open => /$/inet/127.0.0.1/${open.port}`,
+          client: { kind: "io.l5d.static", configs: [{ prefix: `/$/inet/127.0.0.1/${capped.port}`, hostConnectionPool: { maxSize: 1 }, connectTimeoutMs: 500 }] },
+          servers: [{}],
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    capped?.server.close();
+    open?.server.close();
+  });
+
+  it("caps connections for the client its prefix matches, and only that one", async () => {
+    const url = router.servers[0]?.[0] as string;
+    const statuses = await Promise.all([...Array.from({ length: 8 }, () => get(url, "capped")), ...Array.from({ length: 8 }, () => get(url, "open"))]);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(capped.sockets.size).toBe(1);
+    expect(open.sockets.size).toBeGreaterThan(1);
+  });
+});
