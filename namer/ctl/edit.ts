@@ -13,9 +13,9 @@ import { ApiError, CtlError } from "./errors.ts";
 import { prettyDtab } from "./format.ts";
 import { lineAndColumn } from "./input.ts";
 
-/** The editor to run: $EDITOR, then $VISUAL, then vi. */
+/** The editor to run, as git picks one: $VISUAL, then $EDITOR, then vi. */
 export function editorCommand(env: Readonly<Record<string, string | undefined>>): string {
-  for (const name of ["EDITOR", "VISUAL"]) {
+  for (const name of ["VISUAL", "EDITOR"]) {
     const value = env[name]?.trim();
     if (value !== undefined && value !== "") return value;
   }

@@ -10,7 +10,7 @@ export interface NamerctlIo {
   readonly stdin?: () => Promise<string>;
   /** Whether stdout is a terminal that takes colours. */
   readonly color?: boolean;
-  /** Opens a file in an editor (default: $EDITOR / $VISUAL / vi through the shell). */
+  /** Opens a file in an editor (default: $VISUAL / $EDITOR / vi through the shell). */
   readonly edit?: (file: string) => Promise<void>;
   /** Shown by --version. */
   readonly version?: string;

@@ -215,7 +215,7 @@ export function buildNamerctl(io: NamerctlIo = processIo()): Command {
     });
 
   verb("edit")
-    .description("edit a namespace's dtab in $EDITOR (then $VISUAL, then vi) and save it back if nobody changed it meanwhile; on a conflict, shows the other change and reopens")
+    .description("edit a namespace's dtab in $VISUAL (then $EDITOR, then vi) and save it back if nobody changed it meanwhile; on a conflict, shows the other change and reopens")
     .argument("<namespace>")
     .action(async (ns: string, _opts: unknown, cmd: Command) => {
       const client = clientOf(cmd);

@@ -73,9 +73,9 @@ function run(namer: FakeNamer, editor: ReturnType<typeof scripted>): { messages:
 }
 
 describe("editorCommand", () => {
-  it("uses $EDITOR, then $VISUAL, then vi", () => {
-    expect(editorCommand({ EDITOR: "nano", VISUAL: "code --wait" })).toBe("nano");
-    expect(editorCommand({ EDITOR: " ", VISUAL: "code --wait" })).toBe("code --wait");
+  it("uses $VISUAL, then $EDITOR, then vi (as git does)", () => {
+    expect(editorCommand({ EDITOR: "nano", VISUAL: "code --wait" })).toBe("code --wait");
+    expect(editorCommand({ EDITOR: "nano", VISUAL: " " })).toBe("nano");
     expect(editorCommand({})).toBe("vi");
   });
 });
