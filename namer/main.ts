@@ -68,7 +68,7 @@ function urlOf(app: FastifyInstance): string {
   return `http://${host}:${address.port}`;
 }
 
-export async function startNamer(config: NamerConfig, logger: Logger): Promise<RunningNamer> {
+export async function startNamer(config: NamerConfig, logger: Logger, hooks: { shutdown?: () => void } = {}): Promise<RunningNamer> {
   const store = await openStore(config.storage, logger);
   logger.info({ storage: describeStorage(config.storage) }, "dtab store opened");
   // The registry lives where the dtabs do (Redis, shared by namer replicas; else memory).
@@ -90,6 +90,10 @@ export async function startNamer(config: NamerConfig, logger: Logger): Promise<R
     store,
     metrics,
     logger,
+    config: () => config,
+    shutdown: hooks.shutdown ?? (() => process.kill(process.pid, "SIGTERM")),
+    // The dtab pages write with the first API interface's policy (its tokens, or loopback only).
+    ...(config.interfaces[0] === undefined ? {} : { ui: config.interfaces[0] }),
     readiness: {
       notReadyReason: () => {
         if (closing) return "shutting down";

@@ -1,13 +1,17 @@
 // The router's admin server (default 127.0.0.1:9990): liveness and
 // readiness, metrics (Prometheus and Linkerd's metrics.json), the running
-// config, the delegator (explain a path), client state, the log level at
-// run time, and a shutdown that only loopback clients (or the admin token)
-// may ask for. Kept off the data-path listeners so it can stay private.
-import { createHash, timingSafeEqual } from "node:crypto";
-import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+// config, the delegator (explain a path), client state, each router's dtab
+// chain, the log level at run time, a shutdown that only loopback clients (or
+// the admin token) may ask for, and the pages: the dashboard at / and the
+// dtab playground at /dtab. Kept off the data-path listeners so it can stay private.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Dtab, DtabError, Path } from "../dtab/index.ts";
-import type { Logger, LogLevel } from "../lib/log.ts";
+import { createAdminApp, registerAdminBase, serveCommonFiles, serveFiles } from "../lib/admin.ts";
+import type { Logger } from "../lib/log.ts";
+import type { RouterConfig } from "./config.ts";
 import type { HttpRouter } from "./http-router.ts";
+import { LocalInterpreter } from "./interpreter.ts";
+import { namerUrl } from "./interpreter.ts";
 import { linkerdMetrics, type RouterMetrics } from "./telemetry/metrics.ts";
 
 export interface RouterAdminOptions {
@@ -16,7 +20,7 @@ export interface RouterAdminOptions {
   /** Why the router is not ready, or undefined when it is. */
   readiness(): string | undefined;
   routers(): readonly HttpRouter[];
-  /** The running config, secrets hidden. */
+  /** The running config (secrets are hidden before it is served). */
   config(): unknown;
   /** Graceful shutdown, as on SIGTERM. */
   shutdown(): void;
@@ -24,47 +28,80 @@ export interface RouterAdminOptions {
   readonly token?: string;
 }
 
-const LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-
-function isLoopback(ip: string): boolean {
-  const a = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
-  return a === "::1" || a.startsWith("127.");
+/** One link of a router's dtab chain, first to last (later entries win). */
+interface ChainLink {
+  readonly source: string;
+  readonly dtab: string;
+  readonly version?: string;
+  readonly error?: string;
 }
 
-function tokenMatches(request: FastifyRequest, token: string | undefined): boolean {
-  if (token === undefined) return false;
-  const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? "")?.[1];
-  if (presented === undefined) return false;
-  const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
-  return timingSafeEqual(digest(presented), digest(token));
+/** How long the admin waits for a namer when it shows a namespace's dtab (ms). */
+const NAMER_FETCH_TIMEOUT_MS = 2_000;
+
+/** The page files: next to this module when run from source, in the source tree when run from dist/. */
+const UI_DIR = [new URL("./admin/ui/", import.meta.url), new URL("../../router/admin/ui/", import.meta.url)];
+
+/** The dtabs a request to this router is bound with, before any request dtab. */
+async function dtabChain(router: HttpRouter, config: RouterConfig | undefined): Promise<{ interpreter: Record<string, string>; chain: ChainLink[] }> {
+  const rc = config?.routers.find((c) => (c.label ?? c.protocol) === router.label);
+  if (router.interpreter instanceof LocalInterpreter) {
+    const state = await router.interpreter.dtab.get();
+    return { interpreter: { kind: "default" }, chain: [{ source: "router dtab (config)", dtab: state?.dtab.show ?? "", ...(state === undefined ? {} : { version: state.version }) }] };
+  }
+  const routerLink: ChainLink = { source: "router dtab (config)", dtab: router.routerDtab.show };
+  if (rc === undefined || rc.interpreter.kind === "default") return { interpreter: { kind: "unknown" }, chain: [routerLink] };
+  const { namespace, dst } = rc.interpreter;
+  const source = `namer namespace ${namespace}`;
+  let base: string;
+  try {
+    base = namerUrl(dst);
+  } catch (e) {
+    return { interpreter: { kind: rc.interpreter.kind, namespace, dst }, chain: [{ source, dtab: "", error: (e as Error).message }, routerLink] };
+  }
+  const interpreter = { kind: rc.interpreter.kind, namespace, namer: base };
+  try {
+    const res = await fetch(`${base}/api/1/dtabs/${encodeURIComponent(namespace)}`, { headers: { accept: "application/dtab" }, signal: AbortSignal.timeout(NAMER_FETCH_TIMEOUT_MS) });
+    const body = (await res.text()).trim();
+    if (!res.ok) return { interpreter, chain: [{ source, dtab: "", error: `the namer answered ${res.status}: ${body.slice(0, 300)}` }, routerLink] };
+    return { interpreter, chain: [{ source, dtab: body, version: (res.headers.get("etag") ?? "").replace(/"/g, "") }, routerLink] };
+  } catch (e) {
+    return { interpreter, chain: [{ source, dtab: "", error: `the namer could not be reached: ${(e as Error).message}` }, routerLink] };
+  }
+}
+
+/** A 400 for a path or dtab that does not parse: JSON with the offset when asked for, else Linkerd's text. */
+function invalidInput(request: FastifyRequest, reply: FastifyReply, what: "path" | "dtab", e: unknown): FastifyReply {
+  const message = e instanceof DtabError ? e.message : String(e);
+  const label = what === "path" ? "Invalid path" : "Invalid dtab";
+  if ((request.headers.accept ?? "").includes("application/json")) {
+    return reply.code(400).send({ error: `${label}: ${message}`, what, message, ...(e instanceof DtabError && e.offset !== undefined ? { offset: e.offset } : {}) });
+  }
+  return reply.code(400).type("text/plain").send(`${label}: ${message}\n`);
 }
 
 export function buildRouterAdmin(options: RouterAdminOptions): FastifyInstance {
-  // pino is what fastify logs with; its generic logger type just does not line up with ours.
-  const app = fastify({
-    loggerInstance: options.logger as unknown as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-  });
+  const app = createAdminApp(options.logger);
   const { metrics } = options;
 
-  app.get("/admin/ping", async (_req, reply) => reply.type("text/plain").send("pong"));
-  app.get("/live", async (_req, reply) => reply.send({ live: true }));
-  app.get("/ready", async (_req, reply) => {
-    const reason = options.readiness();
-    reply.code(reason === undefined ? 200 : 503).send({ ready: reason === undefined, ...(reason === undefined ? {} : { reason }) });
+  registerAdminBase(app, {
+    logger: options.logger,
+    registry: metrics.registry,
+    readiness: options.readiness,
+    metricsJson: (filter) => linkerdMetrics(metrics, filter),
+    config: options.config,
+    shutdown: options.shutdown,
+    token: options.token,
   });
 
-  const prometheus = async (_req: FastifyRequest, reply: { type(t: string): { send(b: string): unknown } }) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  app.get("/metrics", prometheus);
-  // Linkerd's own path for the same text.
-  app.get("/admin/metrics/prometheus", prometheus);
-  app.get("/admin/metrics.json", async (request: FastifyRequest<{ Querystring: { q?: string } }>, reply) => reply.send(await linkerdMetrics(metrics, request.query.q)));
+  serveCommonFiles(app, options.logger);
+  serveFiles(app, { dir: UI_DIR, urlPrefix: "/files/", pages: { "/": "index.html", "/dtab": "dtab.html", "/delegator": "dtab.html" }, logger: options.logger });
 
-  app.get("/config.json", async (_req, reply) => reply.send(options.config()));
-
-  app.get("/admin/routers.json", async (_req, reply) =>
-    reply.send(options.routers().map((r) => ({ label: r.label, ...r.cached, dtab: r.routerDtab.show }))),
-  );
+  app.get("/admin/routers.json", async (_req, reply) => {
+    const config = options.config() as RouterConfig | undefined;
+    const out = await Promise.all(options.routers().map(async (r) => ({ label: r.label, ...r.cached, dtab: r.routerDtab.show, ...(await dtabChain(r, config)) })));
+    return reply.send(out);
+  });
 
   app.get("/client_state.json", async (_req, reply) => {
     const now = performance.now();
@@ -103,12 +140,12 @@ export function buildRouterAdmin(options: RouterAdminOptions): FastifyInstance {
     try {
       path = Path.read(pathText ?? "");
     } catch (e) {
-      return reply.code(400).type("text/plain").send(`Invalid path: ${e instanceof DtabError ? e.message : String(e)}\n`);
+      return invalidInput(request, reply, "path", e);
     }
     try {
       if (dtabText !== undefined && dtabText !== "") extra = Dtab.read(dtabText);
     } catch (e) {
-      return reply.code(400).type("text/plain").send(`Invalid dtab: ${e instanceof DtabError ? e.message : String(e)}\n`);
+      return invalidInput(request, reply, "dtab", e);
     }
     try {
       return reply.send(await localDelegate(router, path, extra));
@@ -117,22 +154,6 @@ export function buildRouterAdmin(options: RouterAdminOptions): FastifyInstance {
     }
   });
 
-  app.get("/logging", async (_req, reply) => reply.send({ level: options.logger.level, levels: LEVELS }));
-  app.put("/logging", async (request: FastifyRequest<{ Querystring: { level?: string } }>, reply) => {
-    const level = request.query.level as LogLevel | undefined;
-    if (level === undefined || !LEVELS.includes(level)) return reply.code(400).send({ error: `level must be one of ${LEVELS.join(", ")}` });
-    options.logger.level = level;
-    return reply.send({ level });
-  });
-
-  app.post("/admin/shutdown", async (request, reply) => {
-    if (!isLoopback(request.ip) && !tokenMatches(request, options.token)) {
-      return reply.code(403).type("text/plain").send("shutdown is allowed from loopback, or with the admin token\n");
-    }
-    reply.code(202).type("text/plain").send("shutting down\n");
-    setImmediate(() => options.shutdown());
-    return reply;
-  });
   return app;
 }
 

@@ -1,7 +1,7 @@
 // How a router binds names: the `default` interpreter runs the namers
 // itself over the router's own dtab; `io.l5d.namerd.http` asks a namer
 // (see namer/client). Both answer the same live Binding.
-import type { DelegateJson, Dtab, Path } from "../dtab/index.ts";
+import { Path, type DelegateJson, type Dtab } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import { NameInterpreter, type Binding, type DtabSource, type LiveValue, type VersionedDtab } from "../namer/interpreter/interpreter.ts";
 import type { DiscoveryNamer, Unsubscribe } from "../namer/namers/types.ts";
@@ -69,3 +69,13 @@ export class LocalInterpreter implements RouterInterpreter {
   }
 }
 
+/** The namer's base URL from Linkerd's `dst` (/$/inet/<host>/<port>) or a URL. */
+export function namerUrl(dst: string): string {
+  if (/^https?:\/\//.test(dst)) return dst.replace(/\/+$/, "");
+  const segs = Path.read(dst).segments;
+  if (segs[0] === "$" && (segs[1] === "inet" || segs[1] === "fixedinet") && segs.length === 4) {
+    const host = segs[2] as string;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${segs[3]}`;
+  }
+  throw new RangeError(`interpreter dst must be /$/inet/<host>/<port> or an http:// URL, got ${dst}`);
+}

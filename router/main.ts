@@ -10,7 +10,7 @@ import { buildRouterAdmin } from "./admin.ts";
 import type { HttpRouterConfig, RouterConfig, ServerConfig } from "./config.ts";
 import { HttpRouter, type HttpRouterOptions } from "./http-router.ts";
 import { createIdentifier, identifierChain } from "./identify/identifiers.ts";
-import { LocalInterpreter, type RouterInterpreter } from "./interpreter.ts";
+import { LocalInterpreter, namerUrl, type RouterInterpreter } from "./interpreter.ts";
 import { Listener, type ListenerOptions } from "./server.ts";
 import { AccessLog } from "./telemetry/access-log.ts";
 import { closeExporters, startExporters, type Exporters } from "./telemetry/index.ts";
@@ -40,17 +40,6 @@ export interface RunningRouter {
   /** Applies a new config: dtabs, namers, interpreters, policies, listeners (changed ones re-bound). */
   reload(config: RouterConfig): Promise<void>;
   close(graceMs?: number): Promise<void>;
-}
-
-/** The namer's base URL from Linkerd's `dst` (/$/inet/<host>/<port>) or a URL. */
-export function namerUrl(dst: string): string {
-  if (/^https?:\/\//.test(dst)) return dst.replace(/\/+$/, "");
-  const segs = Path.read(dst).segments;
-  if (segs[0] === "$" && (segs[1] === "inet" || segs[1] === "fixedinet") && segs.length === 4) {
-    const host = segs[2] as string;
-    return `http://${host.includes(":") ? `[${host}]` : host}:${segs[3]}`;
-  }
-  throw new RangeError(`interpreter dst must be /$/inet/<host>/<port> or an http:// URL, got ${dst}`);
 }
 
 function labelOf(rc: HttpRouterConfig): string {

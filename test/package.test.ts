@@ -97,3 +97,16 @@ describe("bins", () => {
     expect(usage.code).toBe(2);
   });
 });
+
+describe("the published package", () => {
+  it("holds the built code and every file the admin pages serve", async () => {
+    const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root });
+    const files = new Set((JSON.parse(stdout) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path));
+    for (const path of ["bin/meshd.js", "bin/namerctl.js", "dist/cli/meshd.js", "dist/dtab/index.js", "examples/dtabs/demo.dtab", "router/admin/ui/index.html", "router/admin/ui/dtab.html", "namer/admin/ui/index.html", "lib/admin-ui/dom.js"]) {
+      expect(files.has(path), path).toBe(true);
+    }
+    // Sources and tests stay out.
+    expect([...files].filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+    expect([...files].some((f) => f.startsWith("test/"))).toBe(false);
+  });
+});

@@ -183,6 +183,15 @@ function quantileMs(buckets: readonly { le: number; count: number }[], total: nu
   return prevLe * 1000;
 }
 
+/** Linkerd's names for the router's gauges (the part after rt/<router>/client|server/<id>/). */
+const LINKERD_GAUGE_NAMES: Readonly<Record<string, string>> = {
+  rt_client_loadbalancer_size: "loadbalancer/size",
+  rt_client_loadbalancer_available: "loadbalancer/available",
+  rt_client_failure_accrual_removals: "failure_accrual/removals",
+  rt_client_pending: "pending",
+  rt_server_in_flight: "in_flight",
+};
+
 type MetricJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>[number];
 
 /**
@@ -241,7 +250,7 @@ export async function linkerdMetrics(metrics: RouterMetrics, filter?: string): P
       default:
         if (m.name.startsWith("rt_client_") || m.name.startsWith("rt_server_")) {
           // Gauges registered by the router: rt_client_loadbalancer_size{rt,client} → rt/<rt>/client/<client>/loadbalancer/size
-          const suffix = m.name.replace(/^rt_(client|server)_/, "").replace(/_/g, "/");
+          const suffix = LINKERD_GAUGE_NAMES[m.name] ?? m.name.replace(/^rt_(client|server)_/, "");
           const kind = m.name.startsWith("rt_client_") ? "client" : "server";
           for (const v of values) add(`rt/${v.labels["rt"]}/${kind}/${v.labels[kind]}/${suffix}`, v.value);
         }

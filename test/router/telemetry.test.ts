@@ -237,7 +237,7 @@ describe("access log", () => {
     const missing = await get(url, "nowhere");
     expect(missing.status).toBe(502);
     const records = await eventually(() => {
-      let text = "";
+      let text: string;
       try {
         text = readFileSync(file, "utf8");
       } catch {
