@@ -29,6 +29,10 @@ export const NAMER_ERRORS = {
     status: 403,
     description: "The interface has no write tokens, so it accepts writes only from loopback clients.",
   },
+  NAMER_ERR_CROSS_SITE: {
+    status: 403,
+    description: "A write from a browser page of another site (Origin, Sec-Fetch-Site), or one naming the namer by a DNS name without a token (DNS rebinding), is refused.",
+  },
   NAMER_ERR_VERSION_UNKNOWN: { status: 404, description: "Rollback target: that version is not in the namespace's kept history." },
   NAMER_ERR_STORE_UNAVAILABLE: {
     status: 503,

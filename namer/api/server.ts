@@ -2,8 +2,10 @@
 // with the dtab resource, the namer's error handling, write authorization and
 // request metrics. Listening is left to the caller.
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { crossSiteReason } from "../../lib/admin.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { HttpControllerConfig } from "../config.ts";
+import { NamerError } from "../errors.ts";
 import type { NameInterpreter } from "../interpreter/interpreter.ts";
 import type { NamerMetrics } from "../metrics.ts";
 import type { DtabStore } from "../store/types.ts";
@@ -57,6 +59,11 @@ export async function buildNamerApi(options: {
   app.addContentTypeParser(DTAB_MEDIA_TYPE, { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  // Loopback clients may write without a token: keep browsers on this host from being used for that.
+  app.addHook("onRequest", async (request) => {
+    const reason = crossSiteReason(request);
+    if (reason !== undefined) throw new NamerError("NAMER_ERR_CROSS_SITE", `refused: ${reason}`);
+  });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });

@@ -2,6 +2,7 @@
 // compare-and-set with ETag/If-Match, write authorization, history, audit,
 // rollback, watch streams, and 100 writers racing on one namespace.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,6 +50,19 @@ const dtabText = { "content-type": "application/dtab" };
 
 async function create(url: string, ns: string, dtab: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${url}/api/1/dtabs/${ns}`, { method: "POST", headers: { ...dtabText, ...headers }, body: dtab });
+}
+
+/** POSTs a dtab with a chosen Host header (node:http; fetch does not let a caller set Host). */
+function postWithHost(url: string, path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method: "POST", headers: { host, "content-type": "application/dtab" }, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end("/a=>/b");
+  });
 }
 
 async function errorCode(res: Response): Promise<string> {
@@ -197,6 +211,23 @@ describe("write authorization", () => {
     expect(history[0]?.source).toBe("127.0.0.1");
     // Reads stay open.
     expect((await fetch(`${url}/api/1/dtabs/default`)).status).toBe(200);
+  });
+
+  it("refuses writes a browser on this host could be tricked into (another site's page, DNS rebinding), but not reads", async () => {
+    const { url, store } = await startApi();
+    // A form on another site POSTing text/plain to the loopback namer.
+    const form = await create(url, "evil", "/a=>/b", { "content-type": "text/plain", origin: "https://attacker.example", "sec-fetch-site": "cross-site" });
+    expect(form.status).toBe(403);
+    expect(await errorCode(form)).toBe("NAMER_ERR_CROSS_SITE");
+    const origin = await create(url, "evil", "/a=>/b", { origin: "http://attacker.example" });
+    expect(origin.status).toBe(403);
+    // A DNS name that resolves to 127.0.0.1 (rebinding) instead of the address itself (fetch will not set Host).
+    expect(await postWithHost(url, "/api/1/dtabs/evil", "attacker.example:4180")).toBe(403);
+    expect(await store.list()).not.toContain("evil");
+    // Same-origin pages, localhost and plain clients (namerctl, routers) still write; anyone may read.
+    expect((await create(url, "ok", "/a=>/b", { origin: url, "sec-fetch-site": "same-origin" })).status).toBe(204);
+    expect(await postWithHost(url, "/api/1/dtabs/ok2", "localhost")).toBe(204);
+    expect((await fetch(`${url}/api/1/dtabs/ok`, { headers: { origin: "https://elsewhere.example" } })).status).toBe(200);
   });
 
   it("reads tokens from files, trimmed, and refuses to start on an unreadable or empty one", async () => {
