@@ -2,14 +2,14 @@
 // its admin port and logging. Linkerd/namerd key and `kind` names, strictly
 // validated (see lib/config.ts for loading and error reporting).
 import { z } from "zod";
-import { ip, logLevel, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts";
+import { ip, logLevel, millis, port, positiveInt, UNSUPPORTED, withKindAliases, withUnsupportedKeys } from "../lib/schema.ts";
 import { namerPluginSchema } from "./namers/config.ts";
 
 /** The embedded store: in memory, persisted to `dataDir` when given. */
 const inMemoryStorage = z.strictObject({
   kind: z.literal("io.l5d.inMemory"),
-  /** Initial dtabs by namespace (dtab text), used when there is no persisted data yet. */
-  namespaces: z.record(z.string(), z.string()).optional(),
+  /** Initial dtabs by namespace (dtab text; empty, as namerd allows `ns:` with no value), used when there is no persisted data yet. */
+  namespaces: z.record(z.string(), z.string().nullable().transform((dtab) => dtab ?? "")).optional(),
   /** Directory for dtabs.json; without it everything is lost on restart. */
   dataDir: z.string().min(1).optional(),
   /** Versions kept per namespace for history and rollback. */
@@ -45,9 +45,17 @@ const redisStorage = z
     path: ["name"],
   });
 
+const otherStores = "meshd keeps dtabs in memory, persisted to dataDir, or in Redis";
+
 const storage = withKindAliases(
   { inMemory: "io.l5d.inMemory", memory: "io.l5d.inMemory", "io.l5d.redis": "redis" },
   z.discriminatedUnion("kind", [inMemoryStorage, redisStorage]),
+  {
+    "io.l5d.k8s": `dtabs as Kubernetes custom resources; ${otherStores}`,
+    "io.l5d.zk": `dtabs in ZooKeeper; ${otherStores}`,
+    "io.l5d.etcd": `dtabs in etcd; ${otherStores}`,
+    "io.l5d.consul": `dtabs in Consul KV; ${otherStores}`,
+  },
 );
 
 /** A write token: the secret itself (from ${ENV}), or named, from a value or a file. */
@@ -57,33 +65,45 @@ const writeToken = z.union([
   z.strictObject({ name: z.string().min(1), file: z.string().min(1) }),
 ]);
 
-const httpController = z.strictObject({
-  kind: z.literal("io.l5d.httpController"),
-  ip: ip.default("127.0.0.1"),
-  port: port.default(4180),
-  /**
-   * Bearer tokens that may write (POST/PUT/DELETE). Without any, writes are
-   * accepted only from loopback clients.
-   */
-  writeTokens: z.array(writeToken).optional(),
-  /** namerd's behaviour: PUT and DELETE without If-Match. Off: they get 428. */
-  allowUnconditionalWrites: z.boolean().default(false),
-  /** Largest request body accepted (bytes). */
-  maxBodyBytes: positiveInt.default(1024 * 1024),
-  /** An idle watch stream gets an empty line this often so dead peers are noticed (ms; 0 turns it off). */
-  watchKeepAliveMs: millis.default(30_000),
-  /** How long a one-shot bind, addr or resolve waits for discovery to answer before 503 (ms). */
-  nameTimeoutMs: millis.default(10_000),
-  /** How long a delegation waits for discovery answers still pending (ms). */
-  delegateTimeoutMs: millis.default(2_000),
+const httpController = withUnsupportedKeys(
+  z.strictObject({
+    kind: z.literal("io.l5d.httpController"),
+    ip: ip.default("127.0.0.1"),
+    port: port.default(4180),
+    /**
+     * Bearer tokens that may write (POST/PUT/DELETE). Without any, writes are
+     * accepted only from loopback clients.
+     */
+    writeTokens: z.array(writeToken).optional(),
+    /** namerd's behaviour: PUT and DELETE without If-Match. Off: they get 428. */
+    allowUnconditionalWrites: z.boolean().default(false),
+    /** Largest request body accepted (bytes). */
+    maxBodyBytes: positiveInt.default(1024 * 1024),
+    /** An idle watch stream gets an empty line this often so dead peers are noticed (ms; 0 turns it off). */
+    watchKeepAliveMs: millis.default(30_000),
+    /** How long a one-shot bind, addr or resolve waits for discovery to answer before 503 (ms). */
+    nameTimeoutMs: millis.default(10_000),
+    /** How long a delegation waits for discovery answers still pending (ms). */
+    delegateTimeoutMs: millis.default(2_000),
+  }),
+  { tls: UNSUPPORTED.tls, socketOptions: UNSUPPORTED.socketOptions },
+);
+
+const routersUseHttp = "meshd routers reach the namer with io.l5d.namerd.http on io.l5d.httpController";
+
+const iface = withKindAliases({ httpController: "io.l5d.httpController" }, z.discriminatedUnion("kind", [httpController]), {
+  "io.l5d.thriftNameInterpreter": `namerd's ThriftMux API for Linkerd's io.l5d.namerd interpreter; ${routersUseHttp}`,
+  "io.l5d.mesh": `namerd's gRPC API for Linkerd's io.l5d.mesh interpreter; ${routersUseHttp}`,
+  "io.l5d.destination": "the Linkerd 2 destination API is not implemented",
 });
 
-const iface = withKindAliases({ httpController: "io.l5d.httpController" }, z.discriminatedUnion("kind", [httpController]));
-
-const admin = z.strictObject({
-  ip: ip.default("127.0.0.1"),
-  port: port.default(9991),
-});
+const admin = withUnsupportedKeys(
+  z.strictObject({
+    ip: ip.default("127.0.0.1"),
+    port: port.default(9991),
+  }),
+  { tls: UNSUPPORTED.tls, socketOptions: UNSUPPORTED.socketOptions },
+);
 
 export const namerConfigSchema = z.strictObject({
   storage: storage.default({ kind: "io.l5d.inMemory", historySize: 50, auditSize: 1000 }),

@@ -4,7 +4,7 @@
 // validated; see lib/config.ts for loading and error reporting.
 import { z } from "zod";
 import { Dtab, DtabError, Path, Prefix } from "../dtab/index.ts";
-import { ip, millis, port, positiveInt, withKindAliases } from "../lib/schema.ts";
+import { ip, millis, port, positiveInt, UNSUPPORTED, withKindAliases, withUnsupportedKeys } from "../lib/schema.ts";
 import { namerPluginSchema } from "../namer/namers/config.ts";
 import { loadBalancerConfig } from "./balancer/config.ts";
 import { failureAccrualConfig, responseClassifierConfig, retriesConfig, retryBudgetConfig } from "./policy/config.ts";
@@ -38,13 +38,29 @@ const identifier = withKindAliases(
     z.strictObject({ kind: z.literal("io.l5d.header"), header: z.string().min(1).default("l5d-name") }),
     z.strictObject({ kind: z.literal("io.l5d.static"), path: pathText }),
   ]),
+  {
+    "io.l5d.header.path": "an HTTP/2 identifier on the :path pseudo-header; for HTTP/1.1 paths use io.l5d.path",
+    "io.l5d.headerPath": "the pre-1.0 name of io.l5d.header.path, an HTTP/2 identifier; for HTTP/1.1 paths use io.l5d.path",
+    "io.l5d.ingress": "Kubernetes Ingress rules are not read by meshd",
+    "io.l5d.k8s.istio": "Istio route rules are not read by meshd",
+    "io.l5d.k8s.istio-ingress": "Istio route rules are not read by meshd",
+  },
 );
 
-const transformer = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("io.l5d.port"), port: port.refine((p) => p > 0, "port must be 1–65535") }),
-  z.strictObject({ kind: z.literal("io.l5d.localhost") }),
-  z.strictObject({ kind: z.literal("io.l5d.specificHost"), host: z.string().min(1) }),
-]);
+const transformer = withKindAliases(
+  {},
+  z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("io.l5d.port"), port: port.refine((p) => p > 0, "port must be 1–65535") }),
+    z.strictObject({ kind: z.literal("io.l5d.localhost") }),
+    z.strictObject({ kind: z.literal("io.l5d.specificHost"), host: z.string().min(1) }),
+  ]),
+  {
+    "io.l5d.k8s.daemonset": "needs the Kubernetes API; with a router per host, io.l5d.port sends to the destination host's router",
+    "io.l5d.k8s.localnode": "needs the Kubernetes API; io.l5d.localhost keeps the addresses on this host",
+    "io.l5d.replace": "not implemented",
+    "io.l5d.const": "not implemented",
+  },
+);
 
 const retry = z.strictObject({
   /** First reconnect delay (s), doubled up to maxSeconds, jittered. */
@@ -52,44 +68,78 @@ const retry = z.strictObject({
   maxSeconds: z.number().positive().default(600),
 });
 
+const useNamerdHttp = "use io.l5d.namerd.http with dst on the namer's io.l5d.httpController, port 4180";
+
 const interpreter = withKindAliases(
-  { "io.l5d.namerd.http": "io.l5d.namerd.http" },
+  {},
   z.discriminatedUnion("kind", [
     z.strictObject({ kind: z.literal("default"), transformers: z.array(transformer).default([]) }),
-    z.strictObject({
-      kind: z.literal("io.l5d.namerd.http"),
-      /** The namer: /$/inet/<host>/<port> (Linkerd's form) or an http:// URL. */
-      dst: z.string().min(1),
-      namespace: z.string().min(1).default("default"),
-      retry: retry.default({ baseSeconds: 1, maxSeconds: 600 }),
-      /** Linkerd requires `experimental: true` for this interpreter; meshd accepts it either way. */
-      experimental: z.boolean().optional(),
-      transformers: z.array(transformer).default([]),
-      /** Where the last good bindings are kept for restarts during a namer outage. */
-      stateDir: z.string().min(1).optional(),
-    }),
+    withUnsupportedKeys(
+      z.strictObject({
+        kind: z.literal("io.l5d.namerd.http"),
+        /** The namer: /$/inet/<host>/<port> (Linkerd's form) or an http:// URL. */
+        dst: z.string().min(1),
+        namespace: z.string().min(1).default("default"),
+        retry: retry.default({ baseSeconds: 1, maxSeconds: 600 }),
+        /** Linkerd requires `experimental: true` for this interpreter; meshd accepts it either way. */
+        experimental: z.boolean().optional(),
+        transformers: z.array(transformer).default([]),
+        /** Where the last good bindings are kept for restarts during a namer outage. */
+        stateDir: z.string().min(1).optional(),
+      }),
+      { tls: UNSUPPORTED.tls },
+    ),
   ]),
+  {
+    "io.l5d.namerd": `namerd's ThriftMux protocol; ${useNamerdHttp}`,
+    "io.l5d.mesh": `namerd's gRPC protocol; ${useNamerdHttp}`,
+    "io.l5d.fs": "a dtab read from a watched file; give the dtab in the router's dtab, or keep it in the namer",
+    "io.l5d.k8s.configMap": "a dtab read from a Kubernetes ConfigMap; give it in the router's dtab, or keep it in the namer",
+    "io.l5d.consul.interpreter": "a dtab read from Consul KV; give it in the router's dtab, or keep it in the namer",
+    "io.l5d.k8s.istio": "Istio route rules are not read by meshd",
+  },
 );
 
-const server = z.strictObject({
-  ip: ip.default("127.0.0.1"),
-  port: port.default(4140),
-  /**
-   * Drop l5d-* context from clients and keep error details from them. Default:
-   * off on loopback listeners, on for any other address.
-   */
-  clearContext: z.boolean().optional(),
-  /** Requests in flight on this server; more are answered 503 at once. */
-  maxConcurrentRequests: positiveInt.optional(),
-  /** How long a client may take to send the request headers (ms). */
-  headersTimeoutMs: millis.default(10_000),
-  /** Idle keep-alive connections from clients close after this long (ms). */
-  keepAliveTimeoutMs: millis.default(60_000),
-  label: z.string().min(1).optional(),
-});
+const server = withUnsupportedKeys(
+  z.strictObject({
+    ip: ip.default("127.0.0.1"),
+    port: port.default(4140),
+    /**
+     * Drop l5d-* context from clients and keep error details from them. Default:
+     * off on loopback listeners, on for any other address.
+     */
+    clearContext: z.boolean().optional(),
+    /** Requests in flight on this server; more are answered 503 at once. */
+    maxConcurrentRequests: positiveInt.optional(),
+    /** How long a client may take to send the request headers (ms). */
+    headersTimeoutMs: millis.default(10_000),
+    /** Idle keep-alive connections from clients close after this long (ms). */
+    keepAliveTimeoutMs: millis.default(60_000),
+    label: z.string().min(1).optional(),
+  }),
+  {
+    tls: UNSUPPORTED.tls,
+    socketOptions: UNSUPPORTED.socketOptions,
+    thriftFramed: UNSUPPORTED.thrift,
+    maxConcurrentStreamsPerConnection: UNSUPPORTED.h2,
+    initialStreamWindowBytes: UNSUPPORTED.h2,
+    initialConnectionWindowBytes: UNSUPPORTED.h2,
+    maxFrameBytes: UNSUPPORTED.h2,
+    maxHeaderListBytes: UNSUPPORTED.h2,
+    addForwardedHeader: "the RFC 7239 Forwarded header is not implemented",
+    timestampHeader: "not implemented",
+    announce: "announcers (registering servers in service discovery) are not implemented",
+    serverSession: "server session lifetimes are not configurable; see headersTimeoutMs and keepAliveTimeoutMs",
+  },
+);
 
 /** A static config's prefix: a dentry prefix, `*` matching any one label (Linkerd's client/service `configs[].prefix`). */
 const prefixText = z.string().superRefine((text, ctx) => {
+  const capture = /\{[^}]*\}/.exec(text)?.[0];
+  if (capture !== undefined) {
+    ctx.addIssue({ code: "custom", message: `${capture} is not supported (a variable capture, which Linkerd substitutes into per-client TLS names; match with * instead)` });
+    return;
+  }
   try {
     Prefix.read(text);
   } catch (e) {
@@ -123,12 +173,25 @@ const clientParams = {
   connectTimeoutMs: positiveInt.optional(),
 };
 
+/** Linkerd client keys meshd does not implement, and why. */
+const unsupportedClientKeys = {
+  tls: UNSUPPORTED.tls,
+  forwardClientCert: UNSUPPORTED.tls,
+  socketOptions: UNSUPPORTED.socketOptions,
+  thriftFramed: UNSUPPORTED.thrift,
+  attemptTTwitterUpgrade: UNSUPPORTED.thrift,
+  initialStreamWindowBytes: UNSUPPORTED.h2,
+  clientSession: "client session lifetimes are not configurable; see hostConnectionPool.idleTimeMs",
+  retries: "a pre-0.9 client key; retries are configured under service.retries",
+  requestAuthorizers: "Istio request authorizers are not implemented",
+};
+
 const client = z.union([
-  z.strictObject({ kind: z.literal("io.l5d.global").optional(), ...clientParams }),
+  withUnsupportedKeys(z.strictObject({ kind: z.literal("io.l5d.global").optional(), ...clientParams }), unsupportedClientKeys),
   z.strictObject({
     kind: z.literal("io.l5d.static"),
     /** Every config whose prefix matches the client's name applies; later ones override earlier ones. */
-    configs: z.array(z.strictObject({ prefix: prefixText, ...clientParams })),
+    configs: z.array(withUnsupportedKeys(z.strictObject({ prefix: prefixText, ...clientParams }), unsupportedClientKeys)),
   }),
 ]);
 
@@ -161,7 +224,7 @@ const service = z.union([
 ]);
 
 const httpRouter = z.strictObject({
-  protocol: z.literal("http", { error: "meshd routes HTTP/1.1: protocol must be http (h2, thrift, mux and thriftmux are not supported)" }),
+  protocol: z.literal("http", { error: (issue) => (issue.input === undefined ? "missing protocol; supported: http" : `${JSON.stringify(issue.input)} is not supported (meshd routes HTTP/1.1); supported: http`) }),
   /** Name in stats and the admin; defaults to the protocol. Must be unique. */
   label: z.string().min(1).optional(),
   /** The router's base dtab. */
@@ -201,25 +264,70 @@ const httpRouter = z.strictObject({
   accessLog: accessLogSchema.optional(),
   /** Linkerd's access log file: meshd writes its JSON lines there. */
   httpAccessLog: z.string().min(1).optional(),
+  /** Linkerd requires `experimental: true` on experimental protocols only; on an http router it changes nothing. */
+  experimental: z.boolean().optional(),
 });
 
-const admin = z.strictObject({
-  ip: ip.default("127.0.0.1"),
-  port: port.default(9990),
-  /** On SIGTERM: time for in-flight requests to finish (ms). */
-  shutdownGraceMs: millis.default(10_000),
-});
+/** Linkerd router keys meshd does not implement, and why. */
+const unsupportedRouterKeys = {
+  announcers: "announcers (registering servers in service discovery) are not implemented",
+  responseClassifier: "a pre-1.0 router key; Linkerd 1.x and meshd read it from service.responseClassifier",
+  httpAccessLogRollPolicy: "access log rotation is not implemented; meshd appends to httpAccessLog (rotate it with copytruncate)",
+  httpAccessLogRotateCount: "access log rotation is not implemented; meshd appends to httpAccessLog (rotate it with copytruncate)",
+  thriftMethodInDst: UNSUPPORTED.thrift,
+  thriftProtocol: UNSUPPORTED.thrift,
+  h2AccessLog: UNSUPPORTED.h2,
+  h2AccessLogRollPolicy: UNSUPPORTED.h2,
+  h2AccessLogAppend: UNSUPPORTED.h2,
+  h2AccessLogRotateCount: UNSUPPORTED.h2,
+};
 
-export const routerConfigSchema = z
-  .strictObject({
+/**
+ * One router: Linkerd's pre-0.9 `baseDtab` is read as `dtab`, and a router of
+ * another protocol is rejected on its `protocol` alone (its thrift or h2 keys
+ * would only add noise to the error).
+ */
+const router = z.preprocess((value, ctx) => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const { protocol, baseDtab, ...rest } = value as Record<string, unknown>;
+  if (typeof protocol === "string" && protocol !== "http") {
+    ctx.addIssue({ code: "custom", path: ["protocol"], message: `${protocol} is not supported (meshd routes HTTP/1.1); supported: http`, input: protocol });
+    return z.NEVER;
+  }
+  if (baseDtab === undefined) return value;
+  if ("dtab" in rest) {
+    ctx.addIssue({ code: "custom", path: ["baseDtab"], message: "baseDtab is Linkerd's pre-0.9 name for dtab; give one of them, not both", input: baseDtab });
+    return z.NEVER;
+  }
+  return { protocol, ...rest, dtab: baseDtab };
+}, withUnsupportedKeys(httpRouter, unsupportedRouterKeys));
+
+const admin = withUnsupportedKeys(
+  z.strictObject({
+    ip: ip.default("127.0.0.1"),
+    port: port.default(9990),
+    /** On SIGTERM: time for in-flight requests to finish (ms). */
+    shutdownGraceMs: millis.default(10_000),
+  }),
+  {
+    tls: UNSUPPORTED.tls,
+    socketOptions: UNSUPPORTED.socketOptions,
+    security: "admin path allow and deny lists are not implemented; /admin/shutdown answers loopback clients only",
+    httpIdentifierPort: "the identifier debugging server is not implemented",
+  },
+);
+
+export const routerConfigSchema = withUnsupportedKeys(
+  z.strictObject({
     admin: admin.default({ ip: "127.0.0.1", port: 9990, shutdownGraceMs: 10_000 }),
     namers: z.array(namerPluginSchema).default([]),
-    routers: z.array(httpRouter).min(1),
+    routers: z.array(router).min(1),
     telemetry: z.array(telemeterSchema).default([]),
     /** Linkerd's anonymous usage reporting: accepted, never sent anywhere. */
     usage: z.strictObject({ orgId: z.string().optional(), enabled: z.boolean().optional() }).optional(),
-  })
-  .superRefine((config, ctx) => {
+  }),
+  { tracers: "removed in Linkerd 0.9.0, where tracers became telemeters; meshd exports traces with the meshd.otlp telemeter" },
+).superRefine((config, ctx) => {
     const labels = new Map<string, number>();
     config.routers.forEach((r, i) => {
       const label = r.label ?? r.protocol;

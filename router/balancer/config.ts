@@ -2,7 +2,7 @@
 // `ewma`, `roundRobin`; `maxEffort`, `decayTimeMs`, `enableProbation`) plus
 // meshd's `panic`, and the factory that builds a balancer from it.
 import { z } from "zod";
-import { positiveInt } from "../../lib/schema.ts";
+import { positiveInt, withUnsupportedKinds } from "../../lib/schema.ts";
 import type { Random } from "../policy/clock.ts";
 import type { Balancer, PanicMode } from "./balancer.ts";
 import { DEFAULT_PANIC_MODE } from "./balancer.ts";
@@ -28,16 +28,22 @@ const common = {
 };
 
 /** A `loadBalancer` block. Absent, Linkerd uses `p2c`. */
-export const loadBalancerConfig = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("p2c"), ...common }),
-  z.strictObject({
-    kind: z.literal("ewma"),
-    ...common,
-    /** The latency average's time constant (ms). */
-    decayTimeMs: positiveInt.default(DEFAULT_DECAY_TIME_MS),
-  }),
-  z.strictObject({ kind: z.literal("roundRobin"), ...common }),
-]);
+export const loadBalancerConfig = withUnsupportedKinds(
+  z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("p2c"), ...common }),
+    z.strictObject({
+      kind: z.literal("ewma"),
+      ...common,
+      /** The latency average's time constant (ms). */
+      decayTimeMs: positiveInt.default(DEFAULT_DECAY_TIME_MS),
+    }),
+    z.strictObject({ kind: z.literal("roundRobin"), ...common }),
+  ]),
+  {
+    aperture: "not implemented; p2c and ewma balance by load too",
+    heap: "not implemented; p2c balances by load too",
+  },
+);
 export type LoadBalancerConfig = z.input<typeof loadBalancerConfig>;
 
 /** Builds the balancer a `loadBalancer` block names (one per client, i.e. per bound name). */

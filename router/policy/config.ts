@@ -13,8 +13,8 @@ import { DEFAULT_RETRY_BUDGET, RETRY_BUDGET_LIMITS } from "./retry-budget.ts";
  * `withKindAliases` with its input type kept: the aliases are accepted at run
  * time, while code that builds configs by hand uses the canonical kinds.
  */
-function aliased<S extends z.ZodType>(aliases: Readonly<Record<string, string>>, schema: S): z.ZodType<z.output<S>, z.input<S>> {
-  return withKindAliases(aliases, schema) as unknown as z.ZodType<z.output<S>, z.input<S>>;
+function aliased<S extends z.ZodType>(aliases: Readonly<Record<string, string>>, schema: S, unsupported: Readonly<Record<string, string>> = {}): z.ZodType<z.output<S>, z.input<S>> {
+  return withKindAliases(aliases, schema, unsupported) as unknown as z.ZodType<z.output<S>, z.input<S>>;
 }
 
 /** The refinement every ranged backoff shares: Finagle requires start ≤ maximum. */
@@ -95,8 +95,31 @@ export type RetriesConfig = z.input<typeof retriesConfig>;
  * `DEFAULT_CLASSIFIER` (`io.l5d.http.nonRetryable5XX`).
  */
 export const responseClassifierConfig = aliased(
-  Object.fromEntries(CLASSIFIER_KINDS.map((kind) => [kind.slice("io.l5d.http.".length), kind])),
+  Object.fromEntries(
+    CLASSIFIER_KINDS.flatMap((kind) => {
+      const short = kind.slice("io.l5d.http.".length);
+      // `retryableRead5XX`, and the pre-1.0 names (`io.l5d.retryableRead5XX`) from before the `http.` prefix.
+      return [
+        [short, kind],
+        [`io.l5d.${short}`, kind],
+      ];
+    }),
+  ),
   z.strictObject({ kind: z.enum(CLASSIFIER_KINDS) }),
+  Object.fromEntries(
+    [
+      "io.l5d.h2.nonRetryable5XX",
+      "io.l5d.h2.retryableRead5XX",
+      "io.l5d.h2.retryableIdempotent5XX",
+      "io.l5d.h2.retryableAll5XX",
+      "io.l5d.h2.allSuccessful",
+      "io.l5d.h2.grpc.default",
+      "io.l5d.h2.grpc.compliant",
+      "io.l5d.h2.grpc.alwaysRetryable",
+      "io.l5d.h2.grpc.neverRetryable",
+      "io.l5d.h2.grpc.retryableStatusCodes",
+    ].map((kind) => [kind, "an HTTP/2 classifier; meshd routes HTTP/1.1, use the io.l5d.http.* kinds"]),
+  ),
 );
 export type ResponseClassifierConfig = z.input<typeof responseClassifierConfig>;
 

@@ -2,7 +2,7 @@
 // Prometheus is always served on the admin port; statsd and OTLP tracing
 // are opt-in exporters that never hold up a request.
 import { z } from "zod";
-import { positiveInt, port } from "../../lib/schema.ts";
+import { positiveInt, port, withKindAliases } from "../../lib/schema.ts";
 
 const sampleRate = z.number().min(0).max(1);
 
@@ -50,7 +50,24 @@ const otlp = z.strictObject({
   timeoutMs: positiveInt.default(5000),
 });
 
-export const telemeterSchema = z.discriminatedUnion("kind", [prometheus, statsd, otlp]);
+/** Linkerd's table of recent requests on its admin page: accepted; it changes nothing on the data path. */
+const recentRequests = z.strictObject({
+  kind: z.literal("io.l5d.recentRequests"),
+  /** Share of requests Linkerd records (0–1; Linkerd requires it). */
+  sampleRate,
+  /** Rows Linkerd keeps. */
+  capacity: positiveInt.optional(),
+});
+
+const useOtlp = "meshd exports traces with meshd.otlp, which an OpenTelemetry Collector can pass on to Zipkin";
+
+export const telemeterSchema = withKindAliases({}, z.discriminatedUnion("kind", [prometheus, statsd, otlp, recentRequests]), {
+  "io.l5d.zipkin": `Zipkin over Scribe is not implemented; ${useOtlp}`,
+  "io.zipkin.http": `a third-party Zipkin plugin; ${useOtlp}`,
+  "io.l5d.tracelog": `trace annotations in the log are not implemented; ${useOtlp}`,
+  "io.l5d.influxdb": "the InfluxDB endpoint is not implemented; scrape the Prometheus /metrics instead",
+  "io.l5d.commonMetrics": "removed in Linkerd 0.9.0; meshd always serves /admin/metrics.json",
+});
 
 export type TelemeterConfig = z.output<typeof telemeterSchema>;
 export type StatsdConfig = z.output<typeof statsd>;
