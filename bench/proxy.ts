@@ -4,20 +4,22 @@
 // (rps, p50/p99) and a paced ~1,000 req/s run (added p99 over direct), with
 // each proxy's CPU µs per request and peak RSS. Loopback only; it stops
 // everything it started.
-// Run: npm run bench:proxy   [--duration 10] [--connections 50] [--rounds 1] [--rate 1000]
+// Run: npm run bench:proxy   [--duration 10] [--connections 50] [--rounds 1] [--rate 1000] [--node-flags "--max-semi-space-size=4"]
 // Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx haproxy).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { MESHD, eventually } from "../test/support/process.ts";
+import buildIfStale from "../test/support/global-setup.ts";
+import { eventually } from "../test/support/process.ts";
 import { freePort } from "../test/support/redis.ts";
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
+const MESHD_BIN = new URL("../bin/meshd.js", import.meta.url).pathname;
 const DURATION = arg("duration", 10);
 const CONNECTIONS = arg("connections", 50);
 const ROUNDS = arg("rounds", 1);
@@ -149,7 +151,10 @@ writeFileSync(
     routers: [{ protocol: "http", dtab: `/svc => /$/inet/127.0.0.1/${backendPort}`, servers: [{ ip: "127.0.0.1", port: routerPort }] }],
   }),
 );
-const router = spawn(process.execPath, [MESHD, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
+// The router as users run it: the built package's bin (rebuilt first if the sources are newer).
+buildIfStale();
+const nodeFlags = (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "").split(" ").filter((f) => process.argv.includes("--node-flags") && f !== "");
+const router = spawn(process.execPath, [...nodeFlags, MESHD_BIN, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(router);
 await waitHttp(`http://127.0.0.1:${routerPort}/`);
 // wrk adds its own Host unless one is given as "Host" (a second one would rightly be refused with 400).
@@ -261,7 +266,7 @@ const table = targets.map((t) => {
 });
 const widths = header.map((h, c) => Math.max(h.length, ...table.map((r) => (r[c] as string).length)));
 const line = (cells: string[]): string => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] as number) : cell.padStart(widths[c] as number))).join("  ");
-console.log(`meshd proxy benchmark (node ${process.version}; wrk -t1 -c${CONNECTIONS} -d${DURATION}s; ${ROUNDS} round(s); loopback, unpinned)`);
+console.log(`meshd proxy benchmark (node ${process.version}${nodeFlags.length > 0 ? ` ${nodeFlags.join(" ")}` : ""}; wrk -t1 -c${CONNECTIONS} -d${DURATION}s; ${ROUNDS} round(s); loopback, unpinned)`);
 console.log(line(header));
 for (const r of table) console.log(line(r));
 const meshd = rows.get("meshd router") as Row;

@@ -10,10 +10,10 @@ import { formatDelegateTree } from "../dtab/explain.ts";
 import { ConfigError, loadConfig, parseConfig, readConfigText, topLevelKeys } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { namerConfigSchema, type NamerConfig } from "../namer/config.ts";
-import { startNamer } from "../namer/main.ts";
+import type { startNamer } from "../namer/main.ts";
 import { routerConfigSchema, type RouterConfig } from "../router/config.ts";
-import { startRouter } from "../router/main.ts";
-import { startDemo } from "./demo.ts";
+import type { startRouter } from "../router/main.ts";
+import type { startDemo } from "./demo.ts";
 import { packageRoot, packageVersion } from "./version.ts";
 
 /** Exit codes shared by meshd and namerctl: 1 bad input / not found / conflict, 2 usage. */
@@ -161,6 +161,8 @@ export function buildProgram(): Command {
       const examplesDir = relative(process.cwd(), `${packageRoot()}examples`) || ".";
       let demo: Awaited<ReturnType<typeof startDemo>>;
       try {
+        // Each command loads only its own part (a router never loads the Redis client).
+        const { startDemo } = await import("./demo.ts");
         demo = await startDemo({ ...opts, seedDtab: readInput(`${packageRoot()}examples/dtabs/demo.dtab`), examplesDir }, logger);
       } catch (e) {
         throw listenError(e);
@@ -215,6 +217,7 @@ async function runRouterUntilSignal(config: RouterConfig, file: string): Promise
   const logger = createLogger({ name: "router" });
   let router: Awaited<ReturnType<typeof startRouter>>;
   try {
+    const { startRouter } = await import("../router/main.ts");
     router = await startRouter(config, logger);
   } catch (e) {
     throw listenError(e);
@@ -273,6 +276,7 @@ async function runUntilSignal(config: NamerConfig): Promise<void> {
   const logger = createLogger({ level: config.logging.level, name: "namer" });
   let namer: Awaited<ReturnType<typeof startNamer>>;
   try {
+    const { startNamer } = await import("../namer/main.ts");
     namer = await startNamer(config, logger);
   } catch (e) {
     throw listenError(e);
