@@ -111,12 +111,23 @@ export class ConcreteClient {
    * undefined when there is none to send to.
    */
   pick(now: number, avoid?: ReadonlySet<string>): Endpoint | undefined {
-    let picked = pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
-    // A retry goes to another endpoint than the ones that already failed this request, when there is one.
-    for (let tries = 0; picked !== undefined && avoid?.has(picked.key) === true && tries < 3 && avoid.size < this.#list.length; tries++) {
-      picked = pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
+    if (avoid === undefined || avoid.size === 0) return pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
+    // A retry goes to another endpoint than the ones that already failed this request: they count as
+    // unavailable for this one pick (the balancer keeps its state; panic mode still applies).
+    const excluded: Endpoint[] = [];
+    for (const key of avoid) {
+      const e = this.#endpoints.get(key);
+      if (e !== undefined) excluded.push(e);
     }
-    return picked;
+    for (const e of excluded) e.excluded = true;
+    let picked: Endpoint | undefined;
+    try {
+      picked = pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
+    } finally {
+      for (const e of excluded) e.excluded = false;
+    }
+    // Nothing else is usable: one that failed this request is still better than none.
+    return picked ?? pickWithPanic(this.policy.balancer, this.#list, now, this.policy.panic);
   }
 
   async close(): Promise<void> {

@@ -77,8 +77,11 @@ export class Endpoint implements BalancedEndpoint {
     return typeof w === "number" && w > 0 ? w : 1;
   }
 
+  /** Set by the client around one pick: this endpoint already failed the request being retried. */
+  excluded = false;
+
   available(now: number): boolean {
-    return this.accrual.available(now);
+    return !this.excluded && this.accrual.available(now);
   }
 
   get closed(): boolean {

@@ -265,7 +265,8 @@ export class Exchange {
     else setTimeout(() => this.#attempt(), wait);
   }
 
-  #attempt(): void {
+  /** One attempt; a requeue (nothing reached the last endpoint) does not earn requeue budget. */
+  #attempt(requeue = false): void {
     if (this.#finished) return;
     this.#attempts++;
     const binding = this.#ctx.binding();
@@ -277,6 +278,8 @@ export class Exchange {
     if (leaf === "empty") return this.#fail(new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${this.#r.name.show} binds to an empty set ($)`));
     const client = this.#ctx.client(leaf);
     this.#lastClient = client.name.show;
+    // Every first attempt and retry earns the client's requeue budget its share (as Finagle's RequeueFilter).
+    if (!requeue) client.policy.requeueBudget.deposit();
     const started = monotonicNow();
     const endpoint = client.pick(started, this.#failed);
     if (endpoint === undefined) {
@@ -357,7 +360,7 @@ export class Exchange {
           // Nothing reached the backend: send it elsewhere at once, whatever the method.
           this.#retries++;
           this.#ctx.stats.retried();
-          this.#attempt();
+          this.#attempt(true);
           return;
         }
         const verdict = policy.classifier({ method: this.#method, error: kind, replayable: this.#replayable });

@@ -55,16 +55,6 @@ const describeFailures = (samples: readonly Sample[]): string =>
 
 const RETRYABLE_READ = { responseClassifier: { kind: "io.l5d.http.retryableRead5XX" } };
 
-/**
- * Behaviour the router gets wrong at this commit, asserted as it should be and
- * expected to fail (`it.fails`) until the router is fixed: the fix turns it
- * red, and then it becomes plain `it`. The bug: nothing deposits into a
- * client's requeueBudget (router/logical/exchange.ts deposits only into the
- * service's retry budget), so requeues live on the reserve alone
- * (minRetriesPerSec × ttlSecs) and percentCanRetry is ignored.
- */
-const failsUntilRequeueDepositFix = it.fails;
-
 describe("a backend process dies or freezes under load", () => {
   let backends: BackendProcess[] = [];
   let router: RouterProcess | undefined;
@@ -538,7 +528,7 @@ describe("timeouts, deadlines, retries by method and fault injection", () => {
     for (const e of posts) expect(e.bodyBytes).toBe(1_024);
   });
 
-  failsUntilRequeueDepositFix("connect failures are requeued on the client's requeueBudget whatever the method: POSTs to a pair with one refusing endpoint all succeed", async () => {
+  it("connect failures are requeued on the client's requeueBudget whatever the method: POSTs to a pair with one refusing endpoint all succeed", async () => {
     // Default classifier (nonRetryable5XX): no retries, so only a requeue can save a request.
     const replies: Reply[] = [];
     for (let i = 0; i < 20; i++) replies.push(await send(url, { method: "POST", headers: { host: "requeue" }, body: "payload", timeoutMs: 5_000 }));
