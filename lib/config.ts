@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { z } from "zod";
+import { CatalogueError, type ErrorCatalogue } from "./errors.ts";
 import { linkerdNotes, type LinkerdNotes } from "./schema.ts";
 
 export const CONFIG_ERRORS = {
@@ -13,7 +14,7 @@ export const CONFIG_ERRORS = {
   CONFIG_ERR_YAML: { status: 500, description: "The config file is not valid YAML." },
   CONFIG_ERR_ENV: { status: 500, description: "A ${VAR} in the config names an environment variable that is not set and has no default." },
   CONFIG_ERR_INVALID: { status: 500, description: "The config does not match the schema: unknown keys, wrong types, values out of range." },
-} as const satisfies Record<string, { readonly status: number; readonly description: string }>;
+} as const satisfies ErrorCatalogue;
 
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
 
@@ -25,20 +26,20 @@ export interface ConfigIssue {
   readonly column?: number;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends CatalogueError<ConfigErrorCode> {
   override readonly name = "ConfigError";
-  readonly code: ConfigErrorCode;
   readonly file: string;
   readonly issues: readonly ConfigIssue[];
 
   constructor(code: ConfigErrorCode, file: string, issues: readonly ConfigIssue[], cause?: unknown) {
     super(
+      CONFIG_ERRORS,
+      code,
       issues
         .map((i) => `${file}${i.line === undefined ? "" : `:${i.line}:${i.column ?? 1}`}: ${i.path === "" ? "" : `${i.path}: `}${i.message}`)
         .join("\n"),
-      cause === undefined ? undefined : { cause },
+      cause,
     );
-    this.code = code;
     this.file = file;
     this.issues = issues;
   }

@@ -2,6 +2,8 @@
 // from its stores, its HTTP API and namerctl — is a NamerError with a stable
 // code and the HTTP status the API answers with.
 
+import { CatalogueError, type ErrorCatalogue } from "../lib/errors.ts";
+
 export const NAMER_ERRORS = {
   NAMER_ERR_NOT_FOUND: { status: 404, description: "The namespace does not exist." },
   NAMER_ERR_EXISTS: { status: 409, description: "A namespace with that name already exists (create refuses to overwrite)." },
@@ -50,23 +52,24 @@ export const NAMER_ERRORS = {
   },
   NAMER_ERR_NO_ROUTE: { status: 404, description: "No API endpoint has that method and path." },
   NAMER_ERR_INTERNAL: { status: 500, description: "An unexpected failure inside the namer; details are in its log." },
-} as const satisfies Record<string, { readonly status: number; readonly description: string }>;
+} as const satisfies ErrorCatalogue;
 
 export type NamerErrorCode = keyof typeof NAMER_ERRORS;
 
-export class NamerError extends Error {
+export class NamerError extends CatalogueError<NamerErrorCode> {
   override readonly name = "NamerError";
-  readonly code: NamerErrorCode;
-  readonly status: number;
   /** Extra fields for the JSON error body (offset, current version, …). */
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: NamerErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.status = NAMER_ERRORS[code].status;
+    super(NAMER_ERRORS, code, message, options.cause);
     this.details = options.details ?? {};
   }
+}
+
+/** The message of anything thrown. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 export function isNamerError(e: unknown, code?: NamerErrorCode): e is NamerError {

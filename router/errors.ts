@@ -2,6 +2,8 @@
 // (rather than a backend) comes from one of these codes, with its status,
 // an `l5d-err` header and a readable body (see respond.ts).
 
+import { CatalogueError, type ErrorCatalogue } from "../lib/errors.ts";
+
 export const ROUTER_ERRORS = {
   ROUTER_ERR_UNIDENTIFIED: { status: 400, description: "No identifier could name the request (no Host, a path with too few segments, …)." },
   ROUTER_ERR_BAD_REQUEST: { status: 400, description: "The request is malformed: missing, duplicate or invalid Host; an absolute URI whose host differs; a header name with '_'." },
@@ -18,19 +20,15 @@ export const ROUTER_ERRORS = {
   ROUTER_ERR_OVERLOADED: { status: 503, description: "Too many requests in flight for this server or client (maxConcurrentRequests, pending limit): shed at once." },
   ROUTER_ERR_SHUTTING_DOWN: { status: 503, description: "The router is draining and takes no new requests." },
   ROUTER_ERR_INTERNAL: { status: 500, description: "An unexpected failure in the router; its log has the details." },
-} as const satisfies Record<string, { readonly status: number; readonly description: string }>;
+} as const satisfies ErrorCatalogue;
 
 export type RouterErrorCode = keyof typeof ROUTER_ERRORS;
 
-export class RouterError extends Error {
+export class RouterError extends CatalogueError<RouterErrorCode> {
   override readonly name = "RouterError";
-  readonly code: RouterErrorCode;
-  readonly status: number;
 
   constructor(code: RouterErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.status = ROUTER_ERRORS[code].status;
+    super(ROUTER_ERRORS, code, message, options.cause);
   }
 }
 

@@ -9,9 +9,8 @@ import { Agent as HttpsAgent } from "node:https";
 import { Dtab, type Path } from "../../dtab/index.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
 import { Cell } from "../namers/watchable.ts";
-import { IdleCache, type Lease } from "../interpreter/idle-cache.ts";
-import { bindingKey, type Binding, type LiveValue } from "../interpreter/interpreter.ts";
-import type { Unsubscribe } from "../namers/types.ts";
+import { IdleCache } from "../interpreter/idle-cache.ts";
+import { bindingKey, leased, type Binding, type LiveValue } from "../interpreter/interpreter.ts";
 import { BindDocumentError, parseBindDocument } from "../wire/bind-json.ts";
 import { DEFAULT_RETRY, type RetryPolicy } from "./backoff.ts";
 import { NdjsonWatch, type WatchStatus } from "./ndjson-watch.ts";
@@ -138,7 +137,7 @@ export class RemoteNameInterpreter implements BindingInterpreter {
       this.#live.add(b);
       return b;
     });
-    return leased(lease);
+    return leased(lease, (binding) => binding.cell);
   }
 
   /** The live bindings and the health of their streams. */
@@ -274,24 +273,4 @@ class RemoteBinding {
   dispose(): void {
     this.#watch.close();
   }
-}
-
-function leased(lease: Lease<RemoteBinding>): LiveValue<Binding> {
-  const cell = lease.value.cell;
-  const unsubscribes: Unsubscribe[] = [];
-  let closed = false;
-  return {
-    current: () => cell.current(),
-    subscribe: (listener) => {
-      const u = cell.subscribe(listener);
-      unsubscribes.push(u);
-      return u;
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      for (const u of unsubscribes.splice(0)) u();
-      lease.release();
-    },
-  };
 }

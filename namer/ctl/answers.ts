@@ -63,20 +63,8 @@ const instance = z.looseObject({
   expiresAt: z.string(),
 });
 
-/** A live instance of a service, as the registry API returns it (namer/registry/types.ts). */
-export interface Instance {
-  readonly service: string;
-  /** host:port ([v6]:port): registering it again is a heartbeat. */
-  readonly id: string;
-  readonly host: string;
-  readonly port: number;
-  readonly ttlSeconds: number;
-  readonly meta: Readonly<Record<string, string | number>>;
-  /** ISO-8601. */
-  readonly registeredAt: string;
-  /** ISO-8601: the instance expires then unless it registers again. */
-  readonly expiresAt: string;
-}
+/** A live instance of a service: the registry API sends the registry's own, as JSON (all strings and numbers). */
+export type { Instance } from "../registry/types.ts";
 
 export const instanceSchema: z.ZodType<unknown> = instance;
 export const instancesSchema: z.ZodType<unknown> = z.array(instance);

@@ -289,7 +289,11 @@ function constant<T>(value: T): LiveValue<T> {
   return { current: () => value, subscribe: () => () => undefined, close: () => undefined };
 }
 
-function leased<T, U>(lease: Lease<T>, cellOf: (value: T) => Cell<U>): LiveValue<U> {
+/**
+ * A live view of a leased cell; closing it drops its subscriptions and gives
+ * the lease back (a second close finds nothing left and release() is idempotent).
+ */
+export function leased<T, U>(lease: Lease<T>, cellOf: (value: T) => Cell<U>): LiveValue<U> {
   const cell = cellOf(lease.value);
   const unsubscribes: Unsubscribe[] = [];
   return {

@@ -7,8 +7,9 @@ import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { Path } from "../../dtab/index.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
+import { errorText } from "../errors.ts";
 import type { DnsNamerConfig, DnsSrvNamerConfig } from "./config.ts";
-import { address, boundAddr, errorText, isHost, mountPath, ServiceAnswers, ServiceCell, type ServiceName } from "./service-namer.ts";
+import { address, boundAddr, isHost, mountPath, ServiceAnswers, ServiceCell, type ServiceName } from "./service-namer.ts";
 import type { Addr, Address, DiscoveryNamer, NamerAnswer, Watchable } from "./types.ts";
 import { constant } from "./watchable.ts";
 
@@ -61,11 +62,6 @@ async function lookupHost(resolver: DnsResolver, host: string): Promise<string[]
   const [v4, v6] = await Promise.all([records(resolver.resolve4(host)), records(resolver.resolve6(host))]);
   if (v4 === undefined && v6 === undefined) return undefined;
   return [...(v4 ?? []), ...(v6 ?? [])];
-}
-
-/** Closing a namer cancels its queries in flight, unless the resolver was given to it (then it is the giver's). */
-function ownResolver(resolver: DnsResolver, options: DnsNamerOptions): Pick<DnsResolving, "close"> {
-  return options.resolver === undefined ? { close: () => resolver.cancel?.() } : {};
 }
 
 function buildResolver(dnsHosts: readonly string[] | undefined, options: DnsNamerOptions): DnsResolver {
@@ -177,42 +173,33 @@ function srvWeights(weights: readonly number[]): (weight: number) => number | un
  * records → neg.
  */
 export function createDnsSrvNamer(config: DnsSrvNamerConfig, options: DnsNamerOptions = {}): DnsNamer {
-  const logger = options.logger ?? silentLogger;
-  const resolver = buildResolver(config.dnsHosts, options);
-  return new DnsNamer(
-    {
-      ...ownResolver(resolver, options),
-      kind: config.kind,
-      prefix: config.prefix,
-      refreshIntervalSeconds: config.refreshIntervalSeconds,
-      split: (residual) => {
-        const name = residual.segments[0];
-        return name !== undefined && isHost(name) && isIP(name) === 0 ? { key: name, consumed: 1 } : undefined;
-      },
-      lookup: async (name) => {
-        const srv = await records(resolver.resolveSrv(name));
-        if (srv === undefined || srv.length === 0) return { type: "neg" };
-        const weight = srvWeights(srv.map((r) => r.weight));
-        const targetOf = (record: { name: string }): string => record.name.replace(/\.$/, "");
-        // Target "." means "no service here" (RFC 2782). Each target once, all at the same time.
-        const targets = [...new Set(srv.map(targetOf).filter((t) => t !== ""))];
-        const resolved = new Map(await Promise.all(targets.map(async (t) => [t, await lookupHost(resolver, t)] as const)));
-        const addrs: Address[] = [];
-        for (const record of srv) {
-          const target = targetOf(record);
-          if (target === "") continue;
-          const found = resolved.get(target);
-          if (found === undefined) {
-            logger.warn({ name, target }, "an SRV target does not resolve; leaving it out");
-            continue;
-          }
-          for (const ip of found) addrs.push(address(ip, record.port, { weight: weight(record.weight), priority: record.priority, nodeName: target }));
-        }
-        return boundAddr(addrs);
-      },
+  return dnsNamer(config, options, (resolver, logger) => ({
+    split: (residual) => {
+      const name = residual.segments[0];
+      return name !== undefined && isHost(name) && isIP(name) === 0 ? { key: name, consumed: 1 } : undefined;
     },
-    logger,
-  );
+    lookup: async (name) => {
+      const srv = await records(resolver.resolveSrv(name));
+      if (srv === undefined || srv.length === 0) return { type: "neg" };
+      const weight = srvWeights(srv.map((r) => r.weight));
+      const targetOf = (record: { name: string }): string => record.name.replace(/\.$/, "");
+      // Target "." means "no service here" (RFC 2782). Each target once, all at the same time.
+      const targets = [...new Set(srv.map(targetOf).filter((t) => t !== ""))];
+      const resolved = new Map(await Promise.all(targets.map(async (t) => [t, await lookupHost(resolver, t)] as const)));
+      const addrs: Address[] = [];
+      for (const record of srv) {
+        const target = targetOf(record);
+        if (target === "") continue;
+        const found = resolved.get(target);
+        if (found === undefined) {
+          logger.warn({ name, target }, "an SRV target does not resolve; leaving it out");
+          continue;
+        }
+        for (const ip of found) addrs.push(address(ip, record.port, { weight: weight(record.weight), priority: record.priority, nodeName: target }));
+      }
+      return boundAddr(addrs);
+    },
+  }));
 }
 
 /**
@@ -221,33 +208,49 @@ export function createDnsSrvNamer(config: DnsSrvNamerConfig, options: DnsNamerOp
  * record → neg; a port that is not 1–65535 or a label that is not a host name → neg.
  */
 export function createDnsNamer(config: DnsNamerConfig, options: DnsNamerOptions = {}): DnsNamer {
-  const logger = options.logger ?? silentLogger;
-  const resolver = buildResolver(config.dnsHosts, options);
   const parse = (key: string): { host: string; port: number } => {
     const slash = key.lastIndexOf("/");
     return { host: key.slice(0, slash), port: Number(key.slice(slash + 1)) };
   };
+  return dnsNamer(config, options, (resolver) => ({
+    split: (residual) => {
+      const [host, port] = residual.segments;
+      if (host === undefined || port === undefined || !isHost(host)) return undefined;
+      if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return undefined;
+      return { key: `${host}/${Number(port)}`, consumed: 2 };
+    },
+    fixed: (key) => {
+      const { host, port } = parse(key);
+      return isIP(host) !== 0 ? boundAddr([address(host, port)]) : undefined;
+    },
+    lookup: async (key) => {
+      const { host, port } = parse(key);
+      const ips = await lookupHost(resolver, host);
+      return ips === undefined ? { type: "neg" } : boundAddr(ips.map((ip) => address(ip, port)));
+    },
+  }));
+}
+
+/**
+ * A DnsNamer for either config: its resolver, kind, prefix and interval come
+ * from the config; `resolving` says how it names and looks up, with the
+ * resolver and the namer's logger.
+ */
+function dnsNamer(
+  config: DnsSrvNamerConfig | DnsNamerConfig,
+  options: DnsNamerOptions,
+  resolving: (resolver: DnsResolver, logger: Logger) => Pick<DnsResolving, "split" | "lookup" | "fixed">,
+): DnsNamer {
+  const logger = options.logger ?? silentLogger;
+  const resolver = buildResolver(config.dnsHosts, options);
   return new DnsNamer(
     {
-      ...ownResolver(resolver, options),
+      ...resolving(resolver, logger),
       kind: config.kind,
       prefix: config.prefix,
       refreshIntervalSeconds: config.refreshIntervalSeconds,
-      split: (residual) => {
-        const [host, port] = residual.segments;
-        if (host === undefined || port === undefined || !isHost(host)) return undefined;
-        if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return undefined;
-        return { key: `${host}/${Number(port)}`, consumed: 2 };
-      },
-      fixed: (key) => {
-        const { host, port } = parse(key);
-        return isIP(host) !== 0 ? boundAddr([address(host, port)]) : undefined;
-      },
-      lookup: async (key) => {
-        const { host, port } = parse(key);
-        const ips = await lookupHost(resolver, host);
-        return ips === undefined ? { type: "neg" } : boundAddr(ips.map((ip) => address(ip, port)));
-      },
+      // Closing the namer cancels its queries in flight, unless the resolver was given to it (then it is the giver's).
+      ...(options.resolver === undefined ? { close: () => resolver.cancel?.() } : {}),
     },
     logger,
   );

@@ -9,8 +9,9 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Path } from "../../dtab/index.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
+import { errorText } from "../errors.ts";
 import type { FsNamerConfig } from "./config.ts";
-import { address, boundAddr, errorText, isHost, mountPath, ServiceAnswers, ServiceCell } from "./service-namer.ts";
+import { address, boundAddr, isHost, mountPath, ServiceAnswers, ServiceCell } from "./service-namer.ts";
 import type { Addr, Address, DiscoveryNamer, NamerAnswer, Watchable } from "./types.ts";
 import { Cell, SharedWatches } from "./watchable.ts";
 

@@ -4,11 +4,12 @@
 
 import type { Path } from "../../dtab/index.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
+import { errorText } from "../errors.ts";
 // The registry's pure parts only: routers load this folder, and must not load Redis through it.
 import { isServiceName } from "../registry/instances.ts";
 import type { Instance, RegistryBackend } from "../registry/types.ts";
 import type { RegistryNamerConfig } from "./config.ts";
-import { address, boundAddr, errorText, mountPath, ServiceAnswers, ServiceCell } from "./service-namer.ts";
+import { address, boundAddr, mountPath, ServiceAnswers, ServiceCell } from "./service-namer.ts";
 import type { Addr, DiscoveryNamer, NamerAnswer, Watchable } from "./types.ts";
 
 export interface RegistryNamerOptions {

@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import { Path } from "../../dtab/index.ts";
 import type { Logger } from "../../lib/log.ts";
+import { errorText } from "../errors.ts";
 import type { Addr, Address, NamerAnswer, Watchable } from "./types.ts";
 import { Cell, constant, mapWatchable, SharedWatches } from "./watchable.ts";
 
@@ -186,9 +187,4 @@ export class ServiceCell extends Cell<Addr> {
     else this.#logger.warn(record, message);
     if (!kept) this.set({ type: "failed", cause });
   }
-}
-
-/** The message of anything thrown. */
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

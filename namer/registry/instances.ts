@@ -3,6 +3,7 @@
 // service's instances differ enough to tell watchers.
 
 import { formatAddress } from "../../dtab/index.ts";
+import type { Logger } from "../../lib/log.ts";
 import { NamerError } from "../errors.ts";
 import type { Instance, Registration, RegistryClock } from "./types.ts";
 
@@ -88,6 +89,23 @@ export function sameInstances(a: readonly Instance[] | undefined, b: readonly In
       sameMeta(x.meta, y.meta)
     );
   });
+}
+
+/** Someone watching a service: the listener, and the instances it was last told. */
+export interface InstancesWatcher {
+  readonly listener: (instances: readonly Instance[]) => void;
+  last: readonly Instance[] | undefined;
+}
+
+/** Tells a watcher `instances` unless they are the same as last time; a listener that throws is logged, so the others are still told. */
+export function tellWatcher(watcher: InstancesWatcher, instances: readonly Instance[], logger: Logger): void {
+  if (sameInstances(watcher.last, instances)) return;
+  watcher.last = instances;
+  try {
+    watcher.listener(instances);
+  } catch (err) {
+    logger.error({ err }, "a registry watcher threw; the others are still told");
+  }
 }
 
 /** setTimeout cannot wait longer than this (about 24.8 days). */

@@ -10,8 +10,9 @@ import {
   checkServiceName,
   DEFAULT_MAX_TTL_SECONDS,
   instanceId,
-  sameInstances,
+  type InstancesWatcher,
   systemClock,
+  tellWatcher,
 } from "./instances.ts";
 import type { Instance, Registration, RegistryBackend, RegistryClock, Unsubscribe } from "./types.ts";
 
@@ -27,17 +28,12 @@ interface Stored {
   readonly expiresAtMs: number;
 }
 
-interface Watcher {
-  readonly listener: (instances: readonly Instance[]) => void;
-  last: readonly Instance[] | undefined;
-}
-
 export class MemoryRegistry implements RegistryBackend {
   readonly #maxTtlSeconds: number;
   readonly #clock: RegistryClock;
   readonly #logger: Logger;
   readonly #services = new Map<string, Map<string, Stored>>();
-  readonly #watchers = new Map<string, Set<Watcher>>();
+  readonly #watchers = new Map<string, Set<InstancesWatcher>>();
   #cancelTimer: (() => void) | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #closed = false;
@@ -104,10 +100,10 @@ export class MemoryRegistry implements RegistryBackend {
     if (this.#closed) return () => undefined;
     let watchers = this.#watchers.get(service);
     if (watchers === undefined) this.#watchers.set(service, (watchers = new Set()));
-    const watcher: Watcher = { listener, last: undefined };
+    const watcher: InstancesWatcher = { listener, last: undefined };
     watchers.add(watcher);
     // Known at once: the first answer is delivered before watch returns.
-    this.#tell(watcher, this.#live(service, this.#clock.now()));
+    tellWatcher(watcher, this.#live(service, this.#clock.now()), this.#logger);
     return () => {
       const set = this.#watchers.get(service);
       set?.delete(watcher);
@@ -154,17 +150,7 @@ export class MemoryRegistry implements RegistryBackend {
     const watchers = this.#watchers.get(service);
     if (watchers === undefined) return;
     const live = this.#live(service, now);
-    for (const watcher of [...watchers]) this.#tell(watcher, live);
-  }
-
-  #tell(watcher: Watcher, live: readonly Instance[]): void {
-    if (sameInstances(watcher.last, live)) return;
-    watcher.last = live;
-    try {
-      watcher.listener(live);
-    } catch (err) {
-      this.#logger.error({ err }, "a registry watcher threw; the others are still told");
-    }
+    for (const watcher of [...watchers]) tellWatcher(watcher, live, this.#logger);
   }
 
   /** One timer, for the earliest expiry: when it fires, expired instances go and watchers hear of it. */

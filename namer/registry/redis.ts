@@ -5,23 +5,15 @@
 // read second, re-read on every event and reconnect, and re-read when the
 // next instance is due to expire, so expiry is seen promptly without polling.
 
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import { type Logger, silentLogger } from "../../lib/log.ts";
-import { NamerError } from "../errors.ts";
-import { byId, checkRegistration, checkServiceName, DEFAULT_MAX_TTL_SECONDS, instanceId, MAX_TIMER_MS, sameInstances } from "./instances.ts";
+import { errorText, NamerError } from "../errors.ts";
+import { DEFAULT_COMMAND_TIMEOUT_MS, quit, type RedisConnectionOptions, redisConnector, runCommand, scanNames } from "../redis/connection.ts";
+import { byId, checkRegistration, checkServiceName, DEFAULT_MAX_TTL_SECONDS, instanceId, type InstancesWatcher, MAX_TIMER_MS, tellWatcher } from "./instances.ts";
 import type { Instance, Registration, RegistryBackend, Unsubscribe } from "./types.ts";
 
-export interface RedisRegistryOptions {
-  /** redis://[user:password@]host:port[/db] (default redis://127.0.0.1:6379); ignored when `sentinels` is given. */
-  readonly url?: string | undefined;
-  /** Sentinels to ask for the current master (HA); needs `name`. */
-  readonly sentinels?: readonly { readonly host: string; readonly port: number }[] | undefined;
-  /** The master's name as the sentinels know it. */
-  readonly name?: string | undefined;
-  readonly username?: string | undefined;
-  readonly password?: string | undefined;
-  readonly db?: number | undefined;
+export interface RedisRegistryOptions extends RedisConnectionOptions {
   /** Prefix of every key and of the event channel (default "meshd:", as the dtab store's). */
   readonly prefix?: string | undefined;
   /** Longest TTL a registration may ask for (seconds, default 3600). */
@@ -34,8 +26,6 @@ export interface RedisRegistryOptions {
 }
 
 export const DEFAULT_REGISTRY_PREFIX = "meshd:";
-const DEFAULT_URL = "redis://127.0.0.1:6379";
-const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_RESYNC_INTERVAL_MS = 10_000;
 /** Re-read a little after an expiry is due, so the instance is surely gone by then. */
 const EXPIRY_SLACK_MS = 5;
@@ -133,12 +123,8 @@ const storedSchema = z.object({
 
 const eventSchema = z.object({ service: z.string() });
 
-const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|NOREPLICAS|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|MISCONF|OOM)\b/;
-
-interface Watcher {
-  readonly listener: (instances: readonly Instance[]) => void;
+interface Watcher extends InstancesWatcher {
   readonly onError: ((error: Error) => void) | undefined;
-  last: readonly Instance[] | undefined;
 }
 
 interface Watched {
@@ -176,32 +162,9 @@ export class RedisRegistry implements RegistryBackend {
     this.#channel = registryChannel(this.#prefix);
     this.#maxTtlSeconds = options.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
     this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    const url = options.url ?? DEFAULT_URL;
-    const sentinels = options.sentinels;
-    if (sentinels !== undefined && sentinels.length > 0 && options.name === undefined) {
-      throw new RangeError("Redis sentinels need `name`, the master's name as the sentinels know it");
-    }
-    this.#address = describeRedis(url, sentinels, options.name);
-    const common = {
-      lazyConnect: true,
-      // Fail fast while disconnected and never resend a write after a
-      // reconnect: its outcome is unknown, the caller (a heartbeat) retries.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // We resubscribe ourselves, so the read always follows the subscription.
-      autoResubscribe: false,
-      connectTimeout: this.#commandTimeoutMs,
-      retryStrategy: reconnectDelay,
-      username: options.username,
-      password: options.password,
-      db: options.db,
-    } satisfies RedisOptions;
-    const connect = (extra: Pick<RedisOptions, "scripts" | "connectionName">): Redis =>
-      sentinels !== undefined && sentinels.length > 0
-        ? new Redis({ ...common, ...extra, sentinels: sentinels.map((s) => ({ host: s.host, port: s.port })), name: options.name ?? "" })
-        : new Redis(url, { ...common, ...extra });
-    this.#client = connect({
+    const redis = redisConnector(options, this.#commandTimeoutMs);
+    this.#address = redis.address;
+    this.#client = redis.connect({
       connectionName: "meshd-registry",
       scripts: {
         meshdRegistryRegister: { lua: REGISTER_SCRIPT, numberOfKeys: 2 },
@@ -209,7 +172,7 @@ export class RedisRegistry implements RegistryBackend {
         meshdRegistryRead: { lua: READ_SCRIPT, numberOfKeys: 2 },
       },
     }) as ScriptedRedis;
-    this.#subscriber = connect({ connectionName: "meshd-registry-events" });
+    this.#subscriber = redis.connect({ connectionName: "meshd-registry-events" });
     this.#resyncTimer = setInterval(() => this.#readAll(), options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS);
     this.#resyncTimer.unref();
   }
@@ -264,26 +227,18 @@ export class RedisRegistry implements RegistryBackend {
   }
 
   async services(): Promise<readonly string[]> {
-    const pattern = `${globEscape(this.#prefix)}registry:{*}:instances`;
-    const head = `${this.#prefix}registry:{`;
-    const tail = "}:instances";
-    const keys = new Set<string>();
-    let cursor = "0";
-    do {
-      const [next, batch] = await this.#command("list services", () => this.#client.scan(cursor, "MATCH", pattern, "COUNT", 1000));
-      cursor = next;
-      for (const key of batch) if (key.startsWith(head) && key.endsWith(tail) && key.length > head.length + tail.length) keys.add(key);
-    } while (cursor !== "0");
-    if (keys.size === 0) return [];
+    const scan = (cursor: string, pattern: string): Promise<[string, string[]]> =>
+      this.#command("list services", () => this.#client.scan(cursor, "MATCH", pattern, "COUNT", 1000));
+    const services = await scanNames(scan, this.#prefix, "registry:{", "}:instances");
+    if (services.length === 0) return [];
     const [seconds, micros] = await this.#command("read the Redis clock", () => this.#client.time());
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    const list = [...keys];
     const pipeline = this.#client.pipeline();
-    for (const key of list) pipeline.zcount(key, `(${now}`, "+inf");
+    for (const { key } of services) pipeline.zcount(key, `(${now}`, "+inf");
     const counts = (await this.#command("count live instances", () => pipeline.exec())) ?? [];
-    return list
+    return services
       .filter((_, i) => Number(counts[i]?.[1] ?? 0) > 0)
-      .map((key) => key.slice(head.length, -tail.length))
+      .map(({ name }) => name)
       .sort();
   }
 
@@ -298,7 +253,7 @@ export class RedisRegistry implements RegistryBackend {
     }
     const watcher: Watcher = { listener, onError, last: undefined };
     watched.watchers.add(watcher);
-    if (watched.instances !== undefined) this.#tell(watcher, watched.instances);
+    if (watched.instances !== undefined) tellWatcher(watcher, watched.instances, this.#logger);
     if (fresh) void this.#refresh(watched);
     const entry = watched;
     return () => {
@@ -441,7 +396,7 @@ export class RedisRegistry implements RegistryBackend {
     if (!this.#isWatched(watched)) return;
     watched.failures = 0;
     watched.instances = read.instances;
-    for (const watcher of [...watched.watchers]) this.#tell(watcher, read.instances);
+    for (const watcher of [...watched.watchers]) tellWatcher(watcher, read.instances, this.#logger);
     // No event comes when an instance expires: read again when the next one is due.
     if (read.nextExpiryInMs === undefined) {
       clearTimeout(watched.timer);
@@ -462,16 +417,6 @@ export class RedisRegistry implements RegistryBackend {
 
   #isWatched(watched: Watched): boolean {
     return !this.#closed && this.#watched.get(watched.service) === watched;
-  }
-
-  #tell(watcher: Watcher, instances: readonly Instance[]): void {
-    if (sameInstances(watcher.last, instances)) return;
-    watcher.last = instances;
-    try {
-      watcher.listener(instances);
-    } catch (err) {
-      this.#logger.error({ err }, "a registry watcher threw; the others are still told");
-    }
   }
 
   async #read(service: string): Promise<{ instances: readonly Instance[]; nextExpiryInMs: number | undefined }> {
@@ -525,75 +470,6 @@ export class RedisRegistry implements RegistryBackend {
 
   async #command<T>(what: string, run: () => Promise<T>, onTimeout = ""): Promise<T> {
     if (this.#closed) throw new NamerError("NAMER_ERR_SHUTTING_DOWN", `cannot ${what}: the registry is closed`);
-    if (this.#client.status !== "ready") {
-      throw this.#unavailable(what, this.#lastError === undefined ? "not connected" : `not connected: ${this.#lastError}`);
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#unavailable(what, `no answer within ${this.#commandTimeoutMs} ms${onTimeout}`)), this.#commandTimeoutMs);
-    });
-    try {
-      return await Promise.race([run(), timeout]);
-    } catch (e) {
-      if (e instanceof NamerError) throw e;
-      const message = errorText(e);
-      if (e instanceof Error && e.name === "ReplyError" && !UNAVAILABLE_REPLY.test(message)) {
-        throw new NamerError("NAMER_ERR_INTERNAL", `cannot ${what}: Redis at ${this.#address} refused it: ${message}`, { cause: e });
-      }
-      throw this.#unavailable(what, message, e);
-    } finally {
-      clearTimeout(timer);
-    }
+    return runCommand(this.#client, this.#address, this.#lastError, { what, run, timeoutMs: this.#commandTimeoutMs, onTimeout });
   }
-
-  #unavailable(what: string, reason: string, cause?: unknown): NamerError {
-    return new NamerError("NAMER_ERR_STORE_UNAVAILABLE", `cannot ${what}: Redis at ${this.#address} is unavailable (${reason})`, {
-      cause,
-      details: { redis: this.#address },
-    });
-  }
-}
-
-/** Reconnect backoff: 50 ms doubling to 2 s, with jitter so replicas do not reconnect in lockstep. */
-function reconnectDelay(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(attempt, 10), 2000) + Math.floor(Math.random() * 50);
-}
-
-/** The Redis address for messages and logs, without credentials. */
-function describeRedis(url: string, sentinels: RedisRegistryOptions["sentinels"], name: string | undefined): string {
-  if (sentinels !== undefined && sentinels.length > 0) {
-    return `master "${name}" via sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(",")}`;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Do not echo the URL: it may hold a password.
-    throw new RangeError("the Redis url is not a valid URL (expected redis://host:port)");
-  }
-  parsed.username = "";
-  parsed.password = "";
-  return parsed.href;
-}
-
-async function quit(connection: Redis, timeoutMs: number): Promise<void> {
-  if (connection.status === "ready") {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([connection.quit(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    } catch {
-      // Closed under us: disconnect below makes sure.
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  connection.disconnect();
-}
-
-function globEscape(s: string): string {
-  return s.replace(/[*?[\]\\]/g, "\\$&");
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

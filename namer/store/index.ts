@@ -15,10 +15,9 @@ export type {
 export { DEFAULT_AUDIT_SIZE, DEFAULT_HISTORY_SIZE } from "./state.ts";
 export { DATA_FILE, MemoryDtabStore } from "./memory.ts";
 export type { MemoryDtabStoreOptions } from "./memory.ts";
+export { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_URL } from "../redis/connection.ts";
 export {
-  DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_PREFIX,
-  DEFAULT_REDIS_URL,
   DEFAULT_VERSION_CHECK_INTERVAL_MS,
   dtabKeys,
   eventsChannel,

@@ -96,12 +96,6 @@ export class MemoryDtabStore extends StateBackedStore implements DtabStore {
     return store;
   }
 
-
-
-
-
-
-
   rollback(namespace: string, toVersion: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
     return this.commit(
       namespace,
@@ -120,8 +114,6 @@ export class MemoryDtabStore extends StateBackedStore implements DtabStore {
   async audit(namespace: string, limit?: number): Promise<readonly AuditEntry[]> {
     return limited(this.#audit.get(namespace) ?? [], limit);
   }
-
-
 
   health(): StoreHealth {
     const where = this.#file === undefined ? "in memory only" : `persisted to ${this.#file}`;

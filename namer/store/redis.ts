@@ -6,10 +6,19 @@
 // so a namer keeps answering through a Redis outage and never misses a change.
 
 import { randomUUID } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import { type Logger, silentLogger } from "../../lib/log.ts";
-import { NamerError } from "../errors.ts";
+import { errorText, NamerError } from "../errors.ts";
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  quit,
+  type RedisConnectionOptions,
+  redisConnector,
+  redisUnavailable,
+  runCommand,
+  scanNames,
+} from "../redis/connection.ts";
 import {
   auditEntrySchema,
   authorOf,
@@ -38,16 +47,7 @@ import type {
   WriteResult,
 } from "./types.ts";
 
-export interface RedisDtabStoreOptions {
-  /** redis://[user:password@]host:port[/db] (default redis://127.0.0.1:6379); ignored when `sentinels` is given. */
-  readonly url?: string | undefined;
-  /** Sentinels to ask for the current master (HA); needs `name`. */
-  readonly sentinels?: readonly { readonly host: string; readonly port: number }[] | undefined;
-  /** The master's name as the sentinels know it. */
-  readonly name?: string | undefined;
-  readonly username?: string | undefined;
-  readonly password?: string | undefined;
-  readonly db?: number | undefined;
+export interface RedisDtabStoreOptions extends RedisConnectionOptions {
   /** Prefix of every key and of the event channel (default "meshd:"). */
   readonly prefix?: string | undefined;
   /** Versions kept per namespace for history and rollback (default 50). */
@@ -69,9 +69,7 @@ export interface RedisDtabStoreOptions {
   readonly logger?: Logger | undefined;
 }
 
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export const DEFAULT_PREFIX = "meshd:";
-export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 export const DEFAULT_VERSION_CHECK_INTERVAL_MS = 10_000;
 
 /**
@@ -150,8 +148,6 @@ const eventSchema = z.union([
   z.object({ namespace: z.string(), version: versionSchema, updatedAt: z.string(), deleted: z.literal(true) }),
 ]);
 
-/** Reply errors that mean "this Redis cannot take the write now" rather than a bug. */
-const UNAVAILABLE_REPLY = /^(READONLY|LOADING|MASTERDOWN|BUSY|NOREPLICAS|CLUSTERDOWN|TRYAGAIN|NOAUTH|WRONGPASS|MISCONF|OOM)\b/;
 const SNAPSHOT_BATCH = 500;
 
 export class RedisDtabStore extends StateBackedStore implements DtabStore {
@@ -205,34 +201,10 @@ export class RedisDtabStore extends StateBackedStore implements DtabStore {
     this.#wait = options.waitForReplicas;
     this.#now = options.now ?? (() => new Date());
 
-    const url = options.url ?? DEFAULT_REDIS_URL;
-    const sentinels = options.sentinels;
-    if (sentinels !== undefined && sentinels.length > 0 && options.name === undefined) {
-      throw new RangeError("Redis sentinels need `name`, the master's name as the sentinels know it");
-    }
-    this.#address = describeRedis(url, sentinels, options.name);
-    const common = {
-      lazyConnect: true,
-      // Fail fast while disconnected instead of queueing, and never resend a
-      // write after a reconnect: its outcome is unknown, the caller decides.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // We resubscribe ourselves, so the snapshot always follows the subscription.
-      autoResubscribe: false,
-      connectTimeout: this.#commandTimeoutMs,
-      retryStrategy: reconnectDelay,
-      connectionName: "meshd-namer",
-      username: options.username,
-      password: options.password,
-      db: options.db,
-    } satisfies RedisOptions;
-    const connect = (extra: Pick<RedisOptions, "scripts" | "connectionName">): Redis =>
-      sentinels !== undefined && sentinels.length > 0
-        ? new Redis({ ...common, ...extra, sentinels: sentinels.map((s) => ({ host: s.host, port: s.port })), name: options.name ?? "" })
-        : new Redis(url, { ...common, ...extra });
-    this.#client = connect({ scripts: { meshdDtabWrite: { lua: WRITE_SCRIPT, numberOfKeys: 3 } } }) as ScriptedRedis;
-    this.#subscriber = connect({ connectionName: "meshd-namer-events" });
+    const redis = redisConnector(options, this.#commandTimeoutMs);
+    this.#address = redis.address;
+    this.#client = redis.connect({ connectionName: "meshd-namer", scripts: { meshdDtabWrite: { lua: WRITE_SCRIPT, numberOfKeys: 3 } } }) as ScriptedRedis;
+    this.#subscriber = redis.connect({ connectionName: "meshd-namer-events" });
     this.#lastHealth = this.health();
   }
 
@@ -277,12 +249,6 @@ export class RedisDtabStore extends StateBackedStore implements DtabStore {
     }
   }
 
-
-
-
-
-
-
   async rollback(namespace: string, toVersion: string, expectedVersion?: string, ctx?: WriteContext): Promise<WriteResult> {
     // A version's dtab never changes, so looking it up before the script
     // cannot restore the wrong dtab; the script still checks expectedVersion.
@@ -299,8 +265,6 @@ export class RedisDtabStore extends StateBackedStore implements DtabStore {
     if (end === undefined) return [];
     return this.#readList(`read the audit of namespace "${namespace}"`, dtabKeys(this.#prefix, namespace).audit, end, auditEntrySchema);
   }
-
-
 
   health(): StoreHealth {
     const synced = this.#synced;
@@ -542,19 +506,9 @@ export class RedisDtabStore extends StateBackedStore implements DtabStore {
 
   /** Every namespace's state key, found with SCAN (there is deliberately no index key to keep consistent). */
   async #stateKeys(): Promise<{ key: string; namespace: string }[]> {
-    const pattern = `${globEscape(this.#prefix)}{*}:state`;
-    const head = `${this.#prefix}{`;
-    const tail = "}:state";
-    const keys = new Set<string>();
-    let cursor = "0";
-    do {
-      const [next, batch] = await this.#command("list namespaces", () => this.#client.scan(cursor, "MATCH", pattern, "COUNT", 1000));
-      cursor = next;
-      for (const key of batch) keys.add(key);
-    } while (cursor !== "0");
-    return [...keys]
-      .filter((key) => key.startsWith(head) && key.endsWith(tail) && key.length > head.length + tail.length)
-      .map((key) => ({ key, namespace: key.slice(head.length, -tail.length) }));
+    const scan = (cursor: string, pattern: string): Promise<[string, string[]]> =>
+      this.#command("list namespaces", () => this.#client.scan(cursor, "MATCH", pattern, "COUNT", 1000));
+    return (await scanNames(scan, this.#prefix, "{", "}:state")).map(({ key, name }) => ({ key, namespace: name }));
   }
 
   #stateOf(namespace: string, fields: Record<string, string>): NamespaceState | undefined {
@@ -667,75 +621,14 @@ export class RedisDtabStore extends StateBackedStore implements DtabStore {
 
   async #command<T>(what: string, run: () => Promise<T>, onTimeout = "", timeoutMs?: number): Promise<T> {
     if (this.#closed) throw new NamerError("NAMER_ERR_SHUTTING_DOWN", `cannot ${what}: the dtab store is closed`);
-    if (this.#client.status !== "ready") {
-      throw this.#unavailable(what, this.#lastError === undefined ? "not connected" : `not connected: ${this.#lastError}`);
-    }
     // A command queued behind a WAIT on this connection waits for it too.
     const limit = timeoutMs ?? this.#commandTimeoutMs + (this.#waiting > 0 ? (this.#wait?.timeoutMs ?? 0) : 0);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#unavailable(what, `no answer within ${limit} ms${onTimeout}`)), limit);
-    });
-    try {
-      return await Promise.race([run(), timeout]);
-    } catch (e) {
-      throw this.#failure(what, e);
-    } finally {
-      clearTimeout(timer);
-    }
+    return runCommand(this.#client, this.#address, this.#lastError, { what, run, timeoutMs: limit, onTimeout });
   }
 
-  #unavailable(what: string, reason: string, cause?: unknown): NamerError {
-    return new NamerError("NAMER_ERR_STORE_UNAVAILABLE", `cannot ${what}: Redis at ${this.#address} is unavailable (${reason})`, {
-      cause,
-      details: { redis: this.#address },
-    });
+  #unavailable(what: string, reason: string): NamerError {
+    return redisUnavailable(this.#address, what, reason);
   }
-
-  #failure(what: string, e: unknown): NamerError {
-    if (e instanceof NamerError) return e;
-    const message = errorText(e);
-    if (e instanceof Error && e.name === "ReplyError" && !UNAVAILABLE_REPLY.test(message)) {
-      return new NamerError("NAMER_ERR_INTERNAL", `cannot ${what}: Redis at ${this.#address} refused it: ${message}`, { cause: e });
-    }
-    return this.#unavailable(what, message, e);
-  }
-}
-
-/** Reconnect backoff: 50 ms doubling to 2 s, with jitter so replicas do not reconnect in lockstep. */
-function reconnectDelay(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(attempt, 10), 2000) + Math.floor(Math.random() * 50);
-}
-
-/** The Redis address for messages and logs, without credentials. */
-function describeRedis(url: string, sentinels: RedisDtabStoreOptions["sentinels"], name: string | undefined): string {
-  if (sentinels !== undefined && sentinels.length > 0) {
-    return `master "${name}" via sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(",")}`;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Do not echo the URL: it may hold a password.
-    throw new RangeError("the Redis url is not a valid URL (expected redis://host:port)");
-  }
-  parsed.username = "";
-  parsed.password = "";
-  return parsed.href;
-}
-
-async function quit(connection: Redis, timeoutMs: number): Promise<void> {
-  if (connection.status === "ready") {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([connection.quit(), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    } catch {
-      // Closed under us: disconnect below makes sure.
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  connection.disconnect();
 }
 
 /** LRANGE's stop index for a caller's limit: -1 for everything, undefined when nothing is wanted. */
@@ -743,12 +636,4 @@ function rangeEnd(limit: number | undefined): number | undefined {
   if (limit === undefined) return -1;
   const n = Math.floor(limit);
   return n < 1 ? undefined : n - 1;
-}
-
-function globEscape(s: string): string {
-  return s.replace(/[*?[\]\\]/g, "\\$&");
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -4,28 +4,16 @@
 // load balancer with an ejected (dead) endpoint, the dtab chain, and the
 // numbers keep moving as more traffic arrives.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
+import { get } from "../support/http.ts";
 import { startNamerProcess, type NamerProcess } from "../support/namer.ts";
 import { freePort } from "../support/redis.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 import { launchBrowser, openPage, screenshot } from "./support/browser.ts";
-
-function get(url: string, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: "/", headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** The raw value behind a cell of a row (its data-value), as the page shows it now. */
 async function cell(page: Page, row: string, field: string): Promise<string | null> {
@@ -76,7 +64,7 @@ describe("router dashboard (browser)", () => {
     // The first sample is taken before any traffic, so the rate has a baseline.
     await page.waitForSelector('section[data-router="out"] .summary [data-field="requests"]');
 
-    for (let i = 0; i < 20; i++) expect(await get(url, "web")).toBe(200);
+    for (let i = 0; i < 20; i++) expect((await get(url, "web")).status).toBe(200);
     const row = 'tr[data-service="/svc/web"]';
     await page.waitForSelector(`${row} [data-field="requests"][data-value="20"]`);
     await expect.poll(async () => Number(await cell(page, row, "rps")), { timeout: 5_000 }).toBeGreaterThan(0);
@@ -96,7 +84,7 @@ describe("router dashboard (browser)", () => {
     await screenshot(page, "dashboard");
 
     // The numbers keep moving: five more requests show up without a reload.
-    for (let i = 0; i < 5; i++) expect(await get(url, "web")).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await get(url, "web")).status).toBe(200);
     await page.waitForSelector(`${row} [data-field="requests"][data-value="25"]`);
     expect(problems).toEqual([]);
   });

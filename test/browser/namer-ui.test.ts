@@ -5,10 +5,10 @@
 // it; writes from the page need what the API needs (a token when the API has
 // tokens); and the admin's base endpoints, including the guard that refuses
 // cross-site writes.
-import { request as httpRequest } from "node:http";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dtab } from "../../dtab/index.ts";
+import { send } from "../support/http.ts";
 import { startNamerProcess, type NamerProcess } from "../support/namer.ts";
 import { launchBrowser, openPage, screenshot } from "./support/browser.ts";
 
@@ -31,16 +31,8 @@ async function apiPut(namer: NamerProcess, ns: string, dtab: string, version: st
 }
 
 /** A raw PUT, for headers fetch will not set (Host). */
-function rawPut(url: string, headers: Record<string, string>, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: "PUT", headers, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
+async function rawPut(url: string, headers: Record<string, string>, body: string): Promise<number> {
+  return (await send(url, { method: "PUT", headers, body })).status;
 }
 
 const show = (text: string): string => Dtab.read(text).show;

@@ -3,24 +3,12 @@
 // Linkerd's metrics.json, client state, the delegator, config.json, the
 // log level at run time, and a shutdown only loopback may ask for.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
+import { get } from "../support/http.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
-
-function get(url: string, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** Parses Prometheus text exposition: every sample line must be `name{labels} value`. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -70,10 +58,10 @@ describe("router admin", () => {
   });
 
   it("counts exactly the requests, successes, failures and retries sent, in Prometheus text that parses", async () => {
-    for (let i = 0; i < 7; i++) expect(await get(url, "good")).toBe(200);
+    for (let i = 0; i < 7; i++) expect((await get(url, "good")).status).toBe(200);
     // Each flaky request is retried while the budget (10 retries per 10 s, nothing earned) lasts.
-    for (let i = 0; i < 3; i++) expect(await get(url, "flaky")).toBe(503);
-    expect(await get(url, "nowhere")).toBe(502);
+    for (let i = 0; i < 3; i++) expect((await get(url, "flaky")).status).toBe(503);
+    expect((await get(url, "nowhere")).status).toBe(502);
     const text = await (await fetch(`${admin}/metrics`)).text();
     const samples = parsePrometheus(text);
     const server = new URL(url).host;

@@ -2,9 +2,10 @@
 // the connections themselves: hostConnectionPool.maxSize caps one
 // client's connections to an endpoint while another client keeps the default.
 import { once } from "node:events";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get } from "../support/http.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 
 /** A backend that answers after 50 ms and remembers which client sockets it saw. */
@@ -18,18 +19,6 @@ async function socketCounter(): Promise<{ server: Server; port: number; sockets:
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return { server, port: (server.address() as AddressInfo).port, sockets };
-}
-
-function get(url: string, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: "/", headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 describe("client parameters by prefix", () => {
@@ -59,8 +48,8 @@ describe("client parameters by prefix", () => {
 
   it("caps connections for the client its prefix matches, and only that one", async () => {
     const url = router.servers[0]?.[0] as string;
-    const statuses = await Promise.all([...Array.from({ length: 8 }, () => get(url, "capped")), ...Array.from({ length: 8 }, () => get(url, "open"))]);
-    expect(statuses.every((s) => s === 200)).toBe(true);
+    const replies = await Promise.all([...Array.from({ length: 8 }, () => get(url, "capped")), ...Array.from({ length: 8 }, () => get(url, "open"))]);
+    expect(replies.every((r) => r.status === 200)).toBe(true);
     expect(capped.sockets.size).toBe(1);
     expect(open.sockets.size).toBeGreaterThan(1);
   });

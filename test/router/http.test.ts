@@ -10,28 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
+import { get } from "../support/http.ts";
 import { eventually } from "../support/process.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function get(url: string, headers: Record<string, string> = {}, options: { method?: string; body?: string | Buffer; proxyPath?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: options.proxyPath ?? `${u.pathname}${u.search}`, method: options.method ?? "GET", headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(options.body);
-  });
-}
 
 /**
  * Sends raw bytes and returns the raw response (for requests a client library
@@ -94,7 +75,7 @@ describe("router, default interpreter over io.l5d.fs", () => {
   });
 
   it("routes by Host and adds the l5d-* headers both ways", async () => {
-    const r = await get(`${url}/hello?x=1`, { host: "web" });
+    const r = await get(`${url}/hello?x=1`, "web");
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ backend: "web", url: "/hello?x=1", host: "web" });
     expect(r.headers["l5d-dst-service"]).toBe("/svc/web");
@@ -107,13 +88,13 @@ describe("router, default interpreter over io.l5d.fs", () => {
   });
 
   it("works as an http_proxy: absolute URIs are routed by their authority", async () => {
-    const r = await get(url, { host: "ignored" }, { proxyPath: "http://api/proxied?q=2" });
+    const r = await get(url, "ignored", { target: "http://api/proxied?q=2" });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ backend: "api", url: "/proxied?q=2", host: "api" });
   });
 
   it("answers 502 naming the path and dtab when a name binds to nothing", async () => {
-    const r = await get(url, { host: "nowhere" });
+    const r = await get(url, "nowhere");
     expect(r.status).toBe(502);
     expect(r.headers["l5d-err"]).toContain("no route to /svc/nowhere");
     expect(r.headers["l5d-err-code"]).toBe("ROUTER_ERR_NO_ROUTE");
@@ -123,7 +104,7 @@ describe("router, default interpreter over io.l5d.fs", () => {
   it("splits traffic 70/30 by dtab weights (±3% over 2,000 requests)", async () => {
     const counts = { stable: 0, canary: 0 } as Record<string, number>;
     for (let batch = 0; batch < 20; batch++) {
-      const replies = await Promise.all(Array.from({ length: 100 }, () => get(url, { host: "split" })));
+      const replies = await Promise.all(Array.from({ length: 100 }, () => get(url, "split")));
       for (const r of replies) {
         expect(r.status).toBe(200);
         const b = (JSON.parse(r.body) as { backend: string }).backend;
@@ -136,15 +117,15 @@ describe("router, default interpreter over io.l5d.fs", () => {
   });
 
   it("honours l5d-dtab on a trusted listener, forwards it as l5d-ctx-dtab, and ignores it on a cleared one", async () => {
-    const over = await get(url, { host: "web", "l5d-dtab": "/svc/web => /#/io.l5d.fs/api" });
+    const over = await get(url, "web", { headers: { "l5d-dtab": "/svc/web => /#/io.l5d.fs/api" } });
     expect(JSON.parse(over.body)).toMatchObject({ backend: "api" });
     expect(api.seen.at(-1)?.headers["l5d-ctx-dtab"]).toBe("/svc/web=>/#/io.l5d.fs/api");
     expect(api.seen.at(-1)?.headers["l5d-dtab"]).toBeUndefined();
-    const ignored = await get(cleared, { host: "web", "l5d-dtab": "/svc/web => /#/io.l5d.fs/api" });
+    const ignored = await get(cleared, "web", { headers: { "l5d-dtab": "/svc/web => /#/io.l5d.fs/api" } });
     expect(JSON.parse(ignored.body)).toMatchObject({ backend: "web" });
     expect(ignored.headers["l5d-dst-service"]).toBeUndefined();
     expect(web.seen.at(-1)?.headers["l5d-ctx-dtab"]).toBeUndefined();
-    const bad = await get(url, { host: "web", "l5d-dtab": "/svc/web => " });
+    const bad = await get(url, "web", { headers: { "l5d-dtab": "/svc/web => " } });
     expect(bad.status).toBe(400);
     expect(bad.headers["l5d-err-code"]).toBe("ROUTER_ERR_BAD_DTAB_HEADER");
     expect(bad.headers["l5d-err"]).toContain("offset");
@@ -153,11 +134,11 @@ describe("router, default interpreter over io.l5d.fs", () => {
   it("follows discovery: a service file rewritten (even by rename) re-routes within a second", async () => {
     const file = join(disco, "moving");
     writeFileSync(file, `${web.fsLine}\n`);
-    expect(JSON.parse((await get(url, { host: "moving" })).body)).toMatchObject({ backend: "web" });
+    expect(JSON.parse((await get(url, "moving")).body)).toMatchObject({ backend: "web" });
     writeFileSync(`${file}.tmp`, `${api.fsLine}\n`);
     renameSync(`${file}.tmp`, file);
     const started = Date.now();
-    await eventually(async () => ((JSON.parse((await get(url, { host: "moving" })).body) as { backend: string }).backend === "api" ? true : undefined), 5_000);
+    await eventually(async () => ((JSON.parse((await get(url, "moving")).body) as { backend: string }).backend === "api" ? true : undefined), 5_000);
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
@@ -205,7 +186,7 @@ describe("router, default interpreter over io.l5d.fs", () => {
   });
 
   it("strips hop-by-hop headers and those named in Connection", async () => {
-    await get(url, { host: "web", connection: "keep-alive, x-secret", "x-secret": "s", "keep-alive": "timeout=5", "x-kept": "k", te: "trailers" });
+    await get(url, "web", { headers: { connection: "keep-alive, x-secret", "x-secret": "s", "keep-alive": "timeout=5", "x-kept": "k", te: "trailers" } });
     const seen = web.seen.at(-1);
     expect(seen?.headers["x-kept"]).toBe("k");
     expect(seen?.headers["x-secret"]).toBeUndefined();
@@ -223,7 +204,7 @@ describe("router, default interpreter over io.l5d.fs", () => {
     expect(await raw(port, "GET / HTTP/1.1\r\nHost: web\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
     expect(await raw(port, `GET / HTTP/1.1\r\nHost: web\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
     // Still serving.
-    expect((await get(url, { host: "web" })).status).toBe(200);
+    expect((await get(url, "web")).status).toBe(200);
   });
 
   it("answers a malformed request after a pipelined response that was still in flight", async () => {
@@ -237,13 +218,13 @@ describe("router, default interpreter over io.l5d.fs", () => {
 
   it("stops a request that loops back to the same router", async () => {
     const port = new URL(url).port;
-    const r = await get(url, { host: "loop", "l5d-dtab": `/svc/loop => /$/inet/127.0.0.1/${port}` });
+    const r = await get(url, "loop", { headers: { "l5d-dtab": `/svc/loop => /$/inet/127.0.0.1/${port}` } });
     expect(r.status).toBe(400);
     expect(r.headers["l5d-err-code"]).toBe("ROUTER_ERR_LOOP");
   });
 
   it("answers 502 with l5d-err when the endpoint refuses connections", async () => {
-    const r = await get(url, { host: "loop" });
+    const r = await get(url, "loop");
     expect(r.status).toBe(502);
     expect(r.headers["l5d-err-code"]).toBe("ROUTER_ERR_CONNECT");
   });

@@ -3,28 +3,16 @@
 // dtabs and listeners without dropping connections, and a bad reload keeps
 // the running configuration.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { request as httpRequest, Agent } from "node:http";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
+import { get } from "../support/http.ts";
 import { ManagedProcess, MESHD, eventually, runCli } from "../support/process.ts";
 import { freePort } from "../support/redis.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
-
-function get(url: string, host: string, agent?: Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { host }, agent: agent ?? false }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -94,7 +82,7 @@ describe("SIGHUP", () => {
     router = await startRouterProcess({ namers: [{ kind: "io.l5d.fs", rootDir: disco }], routers: [{ protocol: "http", dtab: "/svc=>/#/io.l5d.fs;/svc/x=>/svc/a", servers: [{}] }] });
     const url = router.servers[0]?.[0] as string;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    expect(JSON.parse((await get(url, "x", agent)).body)).toMatchObject({ backend: "a" });
+    expect(JSON.parse((await get(url, "x", { agent })).body)).toMatchObject({ backend: "a" });
     const extra = await freePort();
     const { parse } = await import("yaml");
     const { readFileSync } = await import("node:fs");
@@ -105,12 +93,12 @@ describe("SIGHUP", () => {
     router.process.child.kill("SIGHUP");
     await router.process.waitFor("configuration reloaded");
     // The same keep-alive connection now routes by the new dtab; the new listener answers too.
-    expect(JSON.parse((await get(url, "x", agent)).body)).toMatchObject({ backend: "b" });
+    expect(JSON.parse((await get(url, "x", { agent })).body)).toMatchObject({ backend: "b" });
     expect(JSON.parse((await get(`http://127.0.0.1:${extra}/`, "x")).body)).toMatchObject({ backend: "b" });
     writeFileSync(router.configFile, "routers: [ {protocol: http, servers: [{port: nope}]} ]\n");
     router.process.child.kill("SIGHUP");
     await router.process.waitFor("reload failed; keeping the running configuration");
-    expect(JSON.parse((await get(url, "x", agent)).body)).toMatchObject({ backend: "b" });
+    expect(JSON.parse((await get(url, "x", { agent })).body)).toMatchObject({ backend: "b" });
     agent.destroy();
   });
 });

@@ -5,29 +5,16 @@
 // two "hosts" on 127.0.0.2 and 127.0.0.3, each with an outgoing and an
 // incoming router — carries an app's request to the instance on the other host.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
+import { get } from "../support/http.ts";
 import { startNamerProcess, type NamerProcess } from "../support/namer.ts";
 import { eventually, NAMERCTL, runCli } from "../support/process.ts";
 import { freePort } from "../support/redis.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
-
-function get(url: string, host: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { host }, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const backendOf = (r: { body: string }): string => (JSON.parse(r.body) as { backend: string }).backend;
 

@@ -2,7 +2,6 @@
 // compare-and-set with ETag/If-Match, write authorization, history, audit,
 // rollback, watch streams, and 100 writers racing on one namespace.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { buildNamerApi, type NamerApi } from "../../../namer/api/server.ts";
 import { createNamerMetrics } from "../../../namer/metrics.ts";
 import { MemoryDtabStore } from "../../../namer/store/memory.ts";
 import type { DtabStore } from "../../../namer/store/types.ts";
+import { send } from "../../support/http.ts";
 import { WatchStream } from "../../support/watch.ts";
 
 /** The interface config meshd uses when a config file names none. */
@@ -53,16 +53,8 @@ async function create(url: string, ns: string, dtab: string, headers: Record<str
 }
 
 /** POSTs a dtab with a chosen Host header (node:http; fetch does not let a caller set Host). */
-function postWithHost(url: string, path: string, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = httpRequest({ host: u.hostname, port: u.port, path, method: "POST", headers: { host, "content-type": "application/dtab" }, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end("/a=>/b");
-  });
+async function postWithHost(url: string, path: string, host: string): Promise<number> {
+  return (await send(`${url}${path}`, { method: "POST", headers: { host, "content-type": "application/dtab" }, body: "/a=>/b" })).status;
 }
 
 async function errorCode(res: Response): Promise<string> {

@@ -5,32 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { NamerClient } from "../../../namer/ctl/client.ts";
 import { ApiError, CtlError, UnreachableError } from "../../../namer/ctl/errors.ts";
-
-interface Seen {
-  readonly url: string;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body: string | undefined;
-  readonly signal: AbortSignal | undefined;
-}
-
-function fakeFetch(reply: (req: Seen) => Response): { fetch: typeof fetch; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const req: Seen = {
-      url: String(input),
-      method: init?.method ?? "GET",
-      headers: Object.fromEntries(new Headers(init?.headers).entries()),
-      body: typeof init?.body === "string" ? init.body : undefined,
-      signal: init?.signal ?? undefined,
-    };
-    seen.push(req);
-    return reply(req);
-  };
-  return { fetch: f as typeof fetch, seen };
-}
-
-const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+import { fakeFetch, jsonResponse } from "../../support/http.ts";
 
 const LEAF = { type: "leaf", path: "/svc/a", bound: { addr: { type: "bound", addrs: [{ ip: "10.0.0.1", port: 80, meta: {} }], meta: {} }, id: "/#/fs/a", path: "/" } };
 
@@ -58,7 +33,7 @@ async function collect<T>(gen: AsyncGenerator<T>, onEach: (doc: T, n: number) =>
 
 describe("NamerClient name and registry requests", () => {
   it("escapes the path and local dtab into the query and keeps the base path", async () => {
-    const f = fakeFetch(() => json(200, LEAF));
+    const f = fakeFetch(() => jsonResponse(200, LEAF));
     const client = new NamerClient({ baseUrl: "http://n:4180/mesh", timeoutMs: 1000, fetch: f.fetch });
     await client.bind("default", "/svc/a b#?", "/svc=>/#/fs;/x=>/y & /z");
     expect(f.seen[0]?.url).toBe("http://n:4180/mesh/api/1/bind/default?path=%2Fsvc%2Fa%20b%23%3F&dtab=%2Fsvc%3D%3E%2F%23%2Ffs%3B%2Fx%3D%3E%2Fy%20%26%20%2Fz");
@@ -70,7 +45,7 @@ describe("NamerClient name and registry requests", () => {
 
   it("registers with the operator header and a JSON body, and deregisters by escaped id", async () => {
     const inst = { service: "web", id: "[::1]:80", host: "::1", port: 80, ttlSeconds: 30, meta: { zone: "a" }, registeredAt: "x", expiresAt: "y" };
-    const f = fakeFetch((req) => (req.method === "DELETE" ? new Response(null, { status: 204 }) : json(200, req.method === "GET" ? [inst] : inst)));
+    const f = fakeFetch((req) => (req.method === "DELETE" ? new Response(null, { status: 204 }) : jsonResponse(200, req.method === "GET" ? [inst] : inst)));
     const client = new NamerClient({ baseUrl: "http://n", token: "t", user: "alice", timeoutMs: 1000, fetch: f.fetch });
     expect(await client.register("web", { host: "::1", port: 80, meta: { zone: "a" } })).toEqual(inst);
     await client.deregister("web", "[::1]:80");
@@ -84,14 +59,14 @@ describe("NamerClient name and registry requests", () => {
   });
 
   it("reads a resolve that timed out pending (null) as pending, and keeps members it does not know", async () => {
-    const f = fakeFetch((req) => (req.url.includes("resolve") ? json(200, null) : json(200, { ...LEAF, extra: 1 })));
+    const f = fakeFetch((req) => (req.url.includes("resolve") ? jsonResponse(200, null) : jsonResponse(200, { ...LEAF, extra: 1 })));
     const client = new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: f.fetch });
     expect(await client.resolve("default", "/svc/a")).toEqual({ type: "pending" });
     expect(await client.bind("default", "/svc/a")).toEqual({ ...LEAF, extra: 1 });
   });
 
   it("refuses an answer of the wrong shape, saying where it goes wrong", async () => {
-    const f = fakeFetch(() => json(200, { type: "union", path: "/svc/a", union: [{ weight: "heavy", tree: LEAF }] }));
+    const f = fakeFetch(() => jsonResponse(200, { type: "union", path: "/svc/a", union: [{ weight: "heavy", tree: LEAF }] }));
     const client = new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: f.fetch });
     const e = (await client.bind("default", "/svc/a").catch((x: unknown) => x)) as CtlError;
     expect(e).toBeInstanceOf(CtlError);
@@ -144,7 +119,7 @@ describe("NamerClient watch streams", () => {
   it("throws for a line that is not JSON or not a document, and passes the namer's refusal on", async () => {
     let s!: ReturnType<typeof stream>;
     const f = fakeFetch((req) => {
-      if (req.url.includes("bad")) return json(400, { error: { code: "NAMER_ERR_INVALID_PATH", message: "Invalid path: nope", offset: 0 } });
+      if (req.url.includes("bad")) return jsonResponse(400, { error: { code: "NAMER_ERR_INVALID_PATH", message: "Invalid path: nope", offset: 0 } });
       s = stream(req.signal);
       return s.response;
     });

@@ -7,36 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dtab } from "../../../dtab/index.ts";
 import { NamerClient, checkNamespace, parseBaseUrl } from "../../../namer/ctl/client.ts";
 import { ApiError, CtlError, UnreachableError, UsageError } from "../../../namer/ctl/errors.ts";
-
-interface Seen {
-  readonly url: string;
-  readonly method: string;
-  readonly headers: Record<string, string>;
-  readonly body: string | undefined;
-}
-
-/** A fetch that records requests and answers from `reply`. */
-function fakeFetch(reply: (req: Seen) => Response): { fetch: typeof fetch; seen: Seen[] } {
-  const seen: Seen[] = [];
-  const f = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const req: Seen = {
-      url: String(input),
-      method: init?.method ?? "GET",
-      headers: Object.fromEntries(new Headers(init?.headers).entries()),
-      body: typeof init?.body === "string" ? init.body : undefined,
-    };
-    seen.push(req);
-    return reply(req);
-  };
-  return { fetch: f as typeof fetch, seen };
-}
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+import { fakeFetch, jsonResponse } from "../../support/http.ts";
 
 describe("NamerClient requests", () => {
   it("keeps the base URL's path prefix and escapes nothing it should not", async () => {
-    const f = fakeFetch(() => json(200, [{ prefix: "/a", dst: "/b" }], { etag: "3" }));
+    const f = fakeFetch(() => jsonResponse(200, [{ prefix: "/a", dst: "/b" }], { etag: "3" }));
     const client = new NamerClient({ baseUrl: "https://namer.example:8443/mesh/", timeoutMs: 1000, fetch: f.fetch });
     const got = await client.get("default");
     expect(got.version).toBe("3");
@@ -47,7 +22,7 @@ describe("NamerClient requests", () => {
   });
 
   it("sends the token, the operator and If-Match on writes, JSON bodies, and no user on reads", async () => {
-    const f = fakeFetch((req) => (req.method === "GET" ? json(200, ["a"]) : new Response(null, { status: 204, headers: { etag: "8" } })));
+    const f = fakeFetch((req) => (req.method === "GET" ? jsonResponse(200, ["a"]) : new Response(null, { status: 204, headers: { etag: "8" } })));
     const client = new NamerClient({ baseUrl: "http://n:4180", token: "tok", user: "alice", timeoutMs: 1000, fetch: f.fetch });
     await client.list();
     expect(await client.update("ns", Dtab.read("/a=>/b"), "7")).toBe("8");
@@ -62,7 +37,7 @@ describe("NamerClient requests", () => {
   });
 
   it("posts rollbacks with the target in the query and If-Match when given", async () => {
-    const f = fakeFetch(() => json(200, { namespace: "ns", version: "5", restoredVersion: "2" }));
+    const f = fakeFetch(() => jsonResponse(200, { namespace: "ns", version: "5", restoredVersion: "2" }));
     const client = new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: f.fetch });
     expect(await client.rollback("ns", "2", "4")).toEqual({ namespace: "ns", version: "5", restoredVersion: "2" });
     expect(f.seen[0]).toMatchObject({ method: "POST", url: "http://n/api/1/dtabs/ns/rollback?version=2", headers: expect.objectContaining({ "if-match": "4" }) });
@@ -73,7 +48,7 @@ describe("NamerClient requests", () => {
 
 describe("NamerClient errors", () => {
   it("carries the namer's code, message and details", async () => {
-    const f = fakeFetch(() => json(412, { error: { code: "NAMER_ERR_VERSION_MISMATCH", message: "at 4, not 3", current: "4" } }));
+    const f = fakeFetch(() => jsonResponse(412, { error: { code: "NAMER_ERR_VERSION_MISMATCH", message: "at 4, not 3", current: "4" } }));
     const client = new NamerClient({ baseUrl: "http://n", token: "hunter2", timeoutMs: 1000, fetch: f.fetch });
     const e = await client.update("ns", Dtab.empty, "3").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ApiError);
@@ -83,7 +58,7 @@ describe("NamerClient errors", () => {
   });
 
   it("falls back to the status line for a body that is not the namer's, and find() maps only not-found to undefined", async () => {
-    const f = fakeFetch((req) => (req.url.endsWith("/missing") ? json(404, { error: { code: "NAMER_ERR_NOT_FOUND", message: "no" } }) : new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" })));
+    const f = fakeFetch((req) => (req.url.endsWith("/missing") ? jsonResponse(404, { error: { code: "NAMER_ERR_NOT_FOUND", message: "no" } }) : new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" })));
     const client = new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: f.fetch });
     expect(await client.find("missing")).toBeUndefined();
     await expect(client.find("other")).rejects.toMatchObject({ status: 502, code: "HTTP_502", serverMessage: "502 Bad Gateway" });
@@ -93,9 +68,9 @@ describe("NamerClient errors", () => {
     const f = fakeFetch(() => new Response("not json", { status: 200 }));
     const client = new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: f.fetch });
     await expect(client.list()).rejects.toThrow("is not JSON");
-    const g = fakeFetch(() => json(200, { names: [] }));
+    const g = fakeFetch(() => jsonResponse(200, { names: [] }));
     await expect(new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: g.fetch }).list()).rejects.toThrow("unexpected answer from the namer");
-    const h = fakeFetch(() => json(200, []));
+    const h = fakeFetch(() => jsonResponse(200, []));
     await expect(new NamerClient({ baseUrl: "http://n", timeoutMs: 1000, fetch: h.fetch }).get("ns")).rejects.toThrow("has no ETag");
   });
 
