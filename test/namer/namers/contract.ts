@@ -121,7 +121,8 @@ export function discoveryNamerContract(name: string, harness: NamerHarness): voi
       bare.close();
     });
 
-    it.skipIf(!mutable)("tells a subscriber about address changes, removal (neg) and return", async () => {
+    // A namer whose answers cannot change (static) has nothing to show here: the test is not registered.
+    if (mutable) it("tells a subscriber about address changes, removal (neg) and return", async () => {
       const namer = await open({ web: [A] });
       const w = namer.observe(harness.residual("web"));
       await answerIs(w, expected(A));
@@ -143,7 +144,7 @@ export function discoveryNamerContract(name: string, harness: NamerHarness): voi
       w.close();
     });
 
-    it.skipIf(!mutable)("binds a service that appears after it was observed as neg", async () => {
+    if (mutable) it("binds a service that appears after it was observed as neg", async () => {
       const namer = await open({ web: [A] });
       const w = namer.observe(harness.residual("api"));
       await answerIs(w, "neg");
@@ -226,7 +227,7 @@ export function discoveryNamerContract(name: string, harness: NamerHarness): voi
       api.close();
     });
 
-    it.skipIf(harness.outage === undefined)("keeps the last good addresses through a transient discovery failure", async () => {
+    if (harness.outage !== undefined) it("keeps the last good addresses through a transient discovery failure", async () => {
       const namer = await open({ web: [A, B] });
       const w = namer.observe(harness.residual("web"));
       const good = await answerIs(w, expected(A, B));
