@@ -16,6 +16,11 @@ function bytesToRaw(bytes: Uint8Array): RawLabel {
   return s;
 }
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 function rawToBytes(raw: RawLabel): Uint8Array {
   const bytes = new Uint8Array(raw.length);
   for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
@@ -52,6 +57,13 @@ export class Path {
 
   /** A path from label strings (UTF-8 encoded), e.g. `Path.of("svc", "users")`. Labels must be non-empty. */
   static of(...segments: readonly string[]): Path {
+    // ASCII labels are their own byte strings (the request path names every request this way).
+    if (segments.every(isAscii)) {
+      segments.forEach((s, i) => {
+        if (s.length === 0) throw new RangeError(`path label ${i} is empty; paths cannot have empty labels`);
+      });
+      return Path.fromRaw(segments);
+    }
     return Path.fromLabels(segments.map((s) => encoder.encode(s)));
   }
 

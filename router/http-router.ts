@@ -12,6 +12,7 @@ import { ConcreteClient, type ConcreteOptions } from "./concrete/client.ts";
 import type { ServiceConfig } from "./config.ts";
 import { RouterError } from "./errors.ts";
 import { checkRequest, forwardRequestHeaders } from "./http/edge.ts";
+import { newRequestId } from "./http/request-id.ts";
 import { Exchange } from "./logical/exchange.ts";
 import { serviceParamsFor, servicePolicy, type ServicePolicy } from "./policies.ts";
 import type { AccessLog } from "./telemetry/access-log.ts";
@@ -248,7 +249,7 @@ export class HttpRouter {
   #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab; started: number }): void {
     const opts = this.#options;
     const incomingReqId = req.headers["l5d-reqid"];
-    const reqId = typeof incomingReqId === "string" && incomingReqId !== "" && !server.clearContext ? incomingReqId : randomUUID();
+    const reqId = typeof incomingReqId === "string" && incomingReqId !== "" && !server.clearContext ? incomingReqId : newRequestId();
     const span: HopSpan | undefined = opts.tracer?.start(req.headers, { router: this.label, method: req.method ?? "", host: r.authority, path: r.path, service: r.name.show });
     const dropContext = server.clearContext
       ? (h: string) => L5D_CONTEXT.test(h) || h === "via"

@@ -2,6 +2,8 @@
 // their listeners, and the admin port; reloads what changed without
 // dropping connections (SIGHUP), and shuts down in order (not ready,
 // listeners drained, clients closed).
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { Dtab, Path, type DelegateJson } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
 import { RemoteNameInterpreter } from "../namer/client/index.ts";
@@ -42,6 +44,17 @@ export interface RunningRouter {
   close(graceMs?: number): Promise<void>;
 }
 
+/** The status a GET of `url` answers with (node:http: the global fetch would load a second copy of undici). */
+function probeStatus(url: string, signal: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith("https:") ? httpsGet : httpGet)(url, { signal }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+  });
+}
+
 function labelOf(rc: HttpRouterConfig): string {
   return rc.label ?? rc.protocol;
 }
@@ -69,9 +82,7 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
   void (async () => {
     while (!reached && !probe.signal.aborted) {
       try {
-        const res = await fetch(`${base}/api/1/dtabs`, { signal: AbortSignal.any([probe.signal, AbortSignal.timeout(2_000)]) });
-        await res.body?.cancel();
-        reached = res.status < 500;
+        reached = (await probeStatus(`${base}/api/1/dtabs`, AbortSignal.any([probe.signal, AbortSignal.timeout(2_000)]))) < 500;
       } catch {
         // Not there yet.
       }
@@ -153,7 +164,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
   let ready = false;
   let closing = false;
   const metrics = new RouterMetrics();
-  let exporters = startExporters(config.telemetry, metrics, logger);
+  let exporters = await startExporters(config.telemetry, metrics, logger);
   metrics.setSinks(exporters.sinks);
   const routersNow = (): HttpRouter[] => [...assemblies.values()].map((a) => a.router);
   registerGauges(metrics, routersNow, () => [...assemblies.values()].flatMap((a) => [...a.listeners.entries()].map(([server, l]) => ({ rt: labelOf(a.config), server, listener: l }))));
@@ -230,7 +241,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
       const oldExporters = exporters;
       const telemetryChanged = JSON.stringify(next.telemetry) !== JSON.stringify(config.telemetry);
       if (telemetryChanged) {
-        exporters = startExporters(next.telemetry, metrics, logger);
+        exporters = await startExporters(next.telemetry, metrics, logger);
         metrics.setSinks(exporters.sinks);
       }
       if (namersChanged) namers = createDiscoveryNamers(next.namers, { logger });

@@ -4,10 +4,17 @@
 // with backpressure both ways. An upstream that breaks off mid-response
 // resets the downstream connection instead of ending it as if complete.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Pool, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher, Pool as PoolType } from "undici";
 import type { Address } from "../../namer/namers/types.ts";
 import type { BalancedEndpoint } from "../balancer/index.ts";
 import type { FailureAccrual } from "../policy/index.ts";
+
+// undici's own entry point loads all of undici (fetch, WebSocket, caches, mocks: some
+// 13 MB of a router's resident memory); the router needs its connection pool only.
+// The path is pinned by package-lock.json, and test/router/endpoint-pool.test.ts
+// checks it still names undici's Pool.
+const Pool = createRequire(import.meta.url)("undici/lib/dispatcher/pool.js") as typeof PoolType;
 
 export interface EndpointOptions {
   /** Most connections to this endpoint (undefined: no limit). */
@@ -46,7 +53,7 @@ export class Endpoint implements BalancedEndpoint {
   readonly address: Address;
   /** Whether this endpoint is taking traffic, from the responses it gave (circuit breaking). */
   readonly accrual: FailureAccrual;
-  readonly #pool: Pool;
+  readonly #pool: PoolType;
   #pending = 0;
   #closed = false;
 

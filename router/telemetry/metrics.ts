@@ -4,7 +4,7 @@
 // Label children are cached per service and client, so the request path
 // only bumps counters; the number of distinct services and clients shown is
 // capped, the rest counted together as "other".
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Latency buckets (seconds): sub-millisecond to 10 s, for p50/p99 estimates. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -14,8 +14,15 @@ export const MAX_SERIES = 500;
 
 export type StatusClass = "1XX" | "2XX" | "3XX" | "4XX" | "5XX";
 
+const STATUS_CLASSES: readonly StatusClass[] = ["1XX", "2XX", "3XX", "4XX", "5XX"];
+
+/** 0 for 1XX … 4 for 5XX. */
+function statusIndex(status: number): number {
+  return status >= 500 ? 4 : status >= 400 ? 3 : status >= 300 ? 2 : status >= 200 ? 1 : 0;
+}
+
 export function statusClass(status: number): StatusClass {
-  return status >= 500 ? "5XX" : status >= 400 ? "4XX" : status >= 300 ? "3XX" : status >= 200 ? "2XX" : "1XX";
+  return STATUS_CLASSES[statusIndex(status)] as StatusClass;
 }
 
 /** What the request path records for one logical name. */
@@ -45,14 +52,101 @@ export interface GaugeValue {
   readonly value: number;
 }
 
+/**
+ * Counters kept as plain numbers per label set, so the request path only
+ * bumps a field; prom-client reads them when scraped (through the metric's
+ * collect hook), which costs a pass over the series then, not a label hash
+ * on every request.
+ */
+class CounterCells<L extends string> {
+  readonly #series = new Map<string, { readonly labels: Readonly<Record<L, string>>; value: number }>();
+
+  constructor(registry: Registry, config: { name: string; help: string; labelNames: readonly L[] }) {
+    const series = this.#series;
+    new Counter<L>({
+      ...config,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of series.values()) this.inc(s.labels, s.value);
+      },
+    });
+  }
+
+  /** The cell for one label set (created at zero, shown from then on). */
+  cell(labels: Readonly<Record<L, string>>): { value: number } {
+    const key = Object.values(labels).join("\u0000");
+    let cell = this.#series.get(key);
+    if (cell === undefined) this.#series.set(key, (cell = { labels, value: 0 }));
+    return cell;
+  }
+}
+
+/** One histogram series: counts per bucket (not cumulative), sum and count. */
+interface HistogramCell {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+function observe(cell: HistogramCell, value: number): void {
+  let i = 0;
+  while (i < LATENCY_BUCKETS.length && value > (LATENCY_BUCKETS[i] as number)) i++;
+  (cell.counts[i] as number)++;
+  cell.sum += value;
+  cell.count++;
+}
+
+/** A prom-client histogram shown from HistogramCells (same exposition as prom-client's own). */
+class CellHistogram extends Histogram<"rt" | "service"> {
+  readonly cells: HistogramCell[] = [];
+  readonly #name: string;
+  readonly #help: string;
+
+  constructor(registry: Registry, name: string, help: string) {
+    super({ name, help, labelNames: ["rt", "service"], buckets: LATENCY_BUCKETS, registers: [registry] });
+    this.#name = name;
+    this.#help = help;
+  }
+
+  cell(labels: Readonly<Record<"rt" | "service", string>>): HistogramCell {
+    const cell: HistogramCell = { labels, counts: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 };
+    this.cells.push(cell);
+    return cell;
+  }
+
+  override async get(): ReturnType<Histogram<"rt" | "service">["get"]> {
+    return this.getForPromString();
+  }
+
+  /** What prom-client's registry reads for the text exposition (prom-client's histogram defines it too). */
+  async getForPromString(): ReturnType<Histogram<"rt" | "service">["get"]> {
+    // Bucket values carry `le` beside the metric's own labels, as prom-client's histogram does.
+    const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
+    for (const cell of this.cells) {
+      let cumulative = 0;
+      for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
+        cumulative += cell.counts[i] as number;
+        values.push({ value: cumulative, labels: { ...cell.labels, le: i < LATENCY_BUCKETS.length ? (LATENCY_BUCKETS[i] as number) : "+Inf" }, metricName: `${this.#name}_bucket` });
+      }
+      values.push({ value: cell.sum, labels: { ...cell.labels }, metricName: `${this.#name}_sum` });
+      values.push({ value: cell.count, labels: { ...cell.labels }, metricName: `${this.#name}_count` });
+    }
+    // The shape prom-client's histogram returns (its typings call `type` an enum; the runtime value is this string).
+    const shown = { name: this.#name, help: this.#help, type: "histogram", values, aggregator: "sum" };
+    return shown as unknown as Awaited<ReturnType<Histogram<"rt" | "service">["get"]>>;
+  }
+}
+
 export class RouterMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<"rt" | "service" | "server" | "status_class">;
-  readonly #success: Counter<"rt" | "service">;
-  readonly #failures: Counter<"rt" | "service">;
-  readonly #retries: Counter<"rt" | "service">;
-  readonly #latency: Histogram<"rt" | "service">;
-  readonly #clientRequests: Counter<"rt" | "client" | "result">;
+  readonly #requests: CounterCells<"rt" | "service" | "server" | "status_class">;
+  readonly #success: CounterCells<"rt" | "service">;
+  readonly #failures: CounterCells<"rt" | "service">;
+  readonly #retries: CounterCells<"rt" | "service">;
+  readonly #latency: CellHistogram;
+  readonly #clientRequests: CounterCells<"rt" | "client" | "result">;
   /** Spans handed to the OTLP exporter, by result (exported, dropped, failed). */
   readonly spans: Counter<"result">;
   readonly #services = new Map<string, ServiceStats>();
@@ -63,20 +157,14 @@ export class RouterMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const counter = <L extends string>(config: CounterConfiguration<L>): Counter<L> => new Counter({ ...config, registers: [this.registry] });
-    this.#requests = counter({ name: "rt_requests_total", help: "Requests finished, by router, service, server and status class", labelNames: ["rt", "service", "server", "status_class"] });
-    this.#success = counter({ name: "rt_service_success_total", help: "Requests the response classifier called a success", labelNames: ["rt", "service"] });
-    this.#failures = counter({ name: "rt_service_failures_total", help: "Requests the response classifier called a failure (router errors included)", labelNames: ["rt", "service"] });
-    this.#retries = counter({ name: "rt_service_retries_total", help: "Retries and requeues, by service", labelNames: ["rt", "service"] });
-    this.#latency = new Histogram({
-      name: "rt_request_duration_seconds",
-      help: "Request latency, first byte in to response head out, all retries included",
-      labelNames: ["rt", "service"],
-      buckets: LATENCY_BUCKETS,
-      registers: [this.registry],
-    });
-    this.spans = counter({ name: "rt_trace_spans_total", help: "Spans for the OTLP collector by result: exported, dropped (queue full), failed (export error)", labelNames: ["result"] });
-    this.#clientRequests = counter({ name: "rt_client_requests_total", help: "Attempts sent to a client's endpoints, by result", labelNames: ["rt", "client", "result"] });
+    const registry = this.registry;
+    this.#requests = new CounterCells(registry, { name: "rt_requests_total", help: "Requests finished, by router, service, server and status class", labelNames: ["rt", "service", "server", "status_class"] });
+    this.#success = new CounterCells(registry, { name: "rt_service_success_total", help: "Requests the response classifier called a success", labelNames: ["rt", "service"] });
+    this.#failures = new CounterCells(registry, { name: "rt_service_failures_total", help: "Requests the response classifier called a failure (router errors included)", labelNames: ["rt", "service"] });
+    this.#retries = new CounterCells(registry, { name: "rt_service_retries_total", help: "Retries and requeues, by service", labelNames: ["rt", "service"] });
+    this.#latency = new CellHistogram(registry, "rt_request_duration_seconds", "Request latency, first byte in to response head out, all retries included");
+    this.spans = new Counter({ name: "rt_trace_spans_total", help: "Spans for the OTLP collector by result: exported, dropped (queue full), failed (export error)", labelNames: ["result"], registers: [registry] });
+    this.#clientRequests = new CounterCells(registry, { name: "rt_client_requests_total", help: "Attempts sent to a client's endpoints, by result", labelNames: ["rt", "client", "result"] });
   }
 
   /** Registers a gauge whose value is read when metrics are collected (load balancer sizes, in-flight counts). */
@@ -118,27 +206,29 @@ export class RouterMetrics {
     let stats = this.#services.get(key);
     if (stats !== undefined) return stats;
     const shown = this.#services.size < MAX_SERIES ? service : "other";
-    const byServerClass = new Map<string, Counter.Internal>();
-    const success = this.#success.labels({ rt, service: shown });
-    const failures = this.#failures.labels({ rt, service: shown });
-    const retries = this.#retries.labels({ rt, service: shown });
-    const latency = this.#latency.labels({ rt, service: shown });
+    // Per server, one cell per status class (1XX … 5XX).
+    const byServer = new Map<string, { value: number }[]>();
+    const success = this.#success.cell({ rt, service: shown });
+    const failures = this.#failures.cell({ rt, service: shown });
+    const retries = this.#retries.cell({ rt, service: shown });
+    const latency = this.#latency.cell({ rt, service: shown });
     const requests = this.#requests;
     const sinks = (): readonly MetricsSink[] => this.#sinks;
     stats = {
       done(status, ok, seconds, server) {
-        const cls = statusClass(status);
-        for (const sink of sinks()) sink.requestDone(rt, shown, status, ok, seconds, cls);
-        const k = `${server} ${cls}`;
-        let child = byServerClass.get(k);
-        if (child === undefined) byServerClass.set(k, (child = requests.labels({ rt, service: shown, server, status_class: cls })));
-        child.inc();
-        if (ok) success.inc();
-        else failures.inc();
-        latency.observe(seconds);
+        const index = statusIndex(status);
+        let cells = byServer.get(server);
+        if (cells === undefined) byServer.set(server, (cells = []));
+        const cell = (cells[index] ??= requests.cell({ rt, service: shown, server, status_class: STATUS_CLASSES[index] as StatusClass }));
+        cell.value++;
+        if (ok) success.value++;
+        else failures.value++;
+        observe(latency, seconds);
+        const exporters = sinks();
+        if (exporters.length > 0) for (const sink of exporters) sink.requestDone(rt, shown, status, ok, seconds, STATUS_CLASSES[index] as StatusClass);
       },
       retried() {
-        retries.inc();
+        retries.value++;
         for (const sink of sinks()) sink.retried(rt, shown);
       },
     };
@@ -151,13 +241,14 @@ export class RouterMetrics {
     let stats = this.#clients.get(key);
     if (stats !== undefined) return stats;
     const shown = this.#clients.size < MAX_SERIES ? client : "other";
-    const ok = this.#clientRequests.labels({ rt, client: shown, result: "success" });
-    const failed = this.#clientRequests.labels({ rt, client: shown, result: "failure" });
+    const ok = this.#clientRequests.cell({ rt, client: shown, result: "success" });
+    const failed = this.#clientRequests.cell({ rt, client: shown, result: "failure" });
     const sinks = (): readonly MetricsSink[] => this.#sinks;
     stats = {
       attempt(success) {
-        (success ? ok : failed).inc();
-        for (const sink of sinks()) sink.clientAttempt(rt, shown, success);
+        (success ? ok : failed).value++;
+        const exporters = sinks();
+        if (exporters.length > 0) for (const sink of exporters) sink.clientAttempt(rt, shown, success);
       },
     };
     this.#clients.set(key, stats);

@@ -75,6 +75,11 @@ describe("router admin", () => {
     expect(retries).toBeGreaterThan(0);
     expect(samples.get(`rt_requests_total{rt="out",service="/svc/nowhere",server="${server}",status_class="5XX"}`)).toBe(1);
     expect(samples.get(`rt_request_duration_seconds_count{rt="out",service="/svc/good"}`)).toBe(7);
+    // Buckets are cumulative and end at +Inf with the count; the sum is the seconds observed.
+    expect(samples.get(`rt_request_duration_seconds_bucket{rt="out",service="/svc/good",le="+Inf"}`)).toBe(7);
+    expect(samples.get(`rt_request_duration_seconds_bucket{rt="out",service="/svc/good",le="0.0005"}`)).toBeLessThanOrEqual(samples.get(`rt_request_duration_seconds_bucket{rt="out",service="/svc/good",le="10"}`) as number);
+    expect(samples.get(`rt_request_duration_seconds_sum{rt="out",service="/svc/good"}`)).toBeGreaterThan(0);
+    expect(samples.get(`rt_request_duration_seconds_sum{rt="out",service="/svc/good"}`)).toBeLessThan(7);
     expect(samples.get(`rt_client_loadbalancer_size{rt="out",client="/#/io.l5d.fs/good"}`)).toBe(1);
     expect(samples.get(`rt_client_requests_total{rt="out",client="/#/io.l5d.fs/flaky",result="failure"}`)).toBe(3 + retries);
     expect(text).toContain("process_resident_memory_bytes");

@@ -80,11 +80,14 @@ describe("router, default interpreter over io.l5d.fs", () => {
     expect(JSON.parse(r.body)).toEqual({ backend: "web", url: "/hello?x=1", host: "web" });
     expect(r.headers["l5d-dst-service"]).toBe("/svc/web");
     expect(r.headers["l5d-dst-client"]).toBe("/#/io.l5d.fs/web");
-    expect(r.headers["l5d-reqid"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.headers["l5d-reqid"]).toMatch(/^[0-9a-f]{16}$/);
     const seen = web.seen.at(-1);
     expect(seen?.headers["via"]).toMatch(/^1\.1 meshd-out-[0-9a-f]{8}$/);
     expect(seen?.headers["l5d-dst-service"]).toBe("/svc/web");
     expect(seen?.headers["l5d-reqid"]).toBe(r.headers["l5d-reqid"]);
+    const again = await get(`${url}/hello`, "web");
+    expect(again.headers["l5d-reqid"]).toMatch(/^[0-9a-f]{16}$/);
+    expect(again.headers["l5d-reqid"]).not.toBe(r.headers["l5d-reqid"]);
   });
 
   it("works as an http_proxy: absolute URIs are routed by their authority", async () => {
