@@ -47,5 +47,7 @@ USER 10001:10001
 EXPOSE 4140 4141 9990 4180 9991
 # Configs are mounted read-only at /etc/meshd; the Kubernetes and compose
 # examples pass their own arguments (router or namer, and the file).
-ENTRYPOINT ["node", "bin/meshd.js"]
+# Run through the script's own line (#!/usr/bin/env -S node …) so the image runs
+# meshd with the same Node flags as an installed package does.
+ENTRYPOINT ["/opt/meshd/bin/meshd.js"]
 CMD ["router", "--config", "/etc/meshd/config.yaml"]

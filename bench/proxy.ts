@@ -5,6 +5,7 @@
 // each proxy's CPU µs per request and peak RSS. Loopback only; it stops
 // everything it started.
 // Run: npm run bench:proxy   [--duration 10] [--connections 50] [--rounds 1] [--rate 1000] [--node-flags "--max-semi-space-size=4"]
+// (the router runs with the Node flags on bin/meshd.js's #! line unless --node-flags is given; "" for none)
 // Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx haproxy).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -153,7 +154,10 @@ writeFileSync(
 );
 // The router as users run it: the built package's bin (rebuilt first if the sources are newer).
 buildIfStale();
-const nodeFlags = (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "").split(" ").filter((f) => process.argv.includes("--node-flags") && f !== "");
+// Node flags: those on the bin's #! line (what an installed meshd runs with), unless --node-flags says otherwise.
+const shebangFlags = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(MESHD_BIN, "utf8"))?.[1] ?? "").trim();
+const flagsArg = process.argv.includes("--node-flags") ? (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "") : shebangFlags;
+const nodeFlags = flagsArg.split(" ").filter((f) => f !== "");
 const router = spawn(process.execPath, [...nodeFlags, MESHD_BIN, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(router);
 await waitHttp(`http://127.0.0.1:${routerPort}/`);

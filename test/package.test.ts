@@ -2,7 +2,7 @@
 // the built JavaScript, the bins start (and refuse old Node.js clearly), and
 // the offline dtab commands answer with the documented exit codes.
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -46,6 +46,14 @@ describe("bins", () => {
   it("meshd --version prints the package version", async () => {
     const { code, stdout } = await node(["bin/meshd.js", "--version"]);
     expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("meshd runs as a script through its #! line, with its Node flags", async () => {
+    // As an installed bin or the container's entrypoint runs it: exec'd directly, node found on PATH.
+    const shebang = readFileSync(join(root, "bin/meshd.js"), "utf8").split("\n")[0];
+    expect(shebang).toBe("#!/usr/bin/env -S node --max-semi-space-size=8");
+    const { stdout } = await run(join(root, "bin/meshd.js"), ["--version"], { cwd: root, env: { ...process.env, PATH: `${join(process.execPath, "..")}:${process.env["PATH"] ?? ""}` } });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 

@@ -113,6 +113,11 @@ export class RetryBudget {
     return Math.floor((this.#deposits.total + this.#reserveUnits - this.#reserveSpent.total) / this.#withdrawUnits);
   }
 
+  /** Entries the books hold (deposits and spent reserve): at most one per millisecond of the ttl each. */
+  get entries(): number {
+    return this.#deposits.size + this.#reserveSpent.size;
+  }
+
   /** Drops what has expired; a clock that steps back is treated as standing still, so the queues stay in order. */
   #tick(): number {
     const now = Math.max(this.#now(), this.#lastNow);
@@ -166,7 +171,13 @@ class TimedUnits {
     return this.#total;
   }
 
-  add(at: number, units: number): void {
+  get size(): number {
+    return this.#times.length - this.#head;
+  }
+
+  add(time: number, units: number): void {
+    // Clocks give fractions of a millisecond: entries are per whole millisecond, or there would be one per request.
+    const at = Math.floor(time);
     const last = this.#times.length - 1;
     if (last >= this.#head && this.#times[last] === at) {
       this.#units[last] = (this.#units[last] ?? 0) + units;

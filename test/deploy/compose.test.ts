@@ -219,7 +219,9 @@ describe("Dockerfile", () => {
     expect(stage).toContain("COPY --from=build /src/dist ./dist");
     // The admin pages' files are not TypeScript, so tsc leaves them out of dist/.
     expect(stage).toContain("COPY --from=build /assets/ ./");
-    expect(stage).toContain('ENTRYPOINT ["node", "bin/meshd.js"]');
+    // The script runs through its own #! line, so the image has the Node flags an installed meshd has.
+    expect(stage).toContain("WORKDIR /opt/meshd");
+    expect(stage).toContain('ENTRYPOINT ["/opt/meshd/bin/meshd.js"]');
     const exposed = stage.match(/^EXPOSE\s+(.*)$/m)?.[1]?.split(/\s+/).map(Number).sort();
     expect(exposed).toEqual([4140, 4141, 4180, 9990, 9991]);
   });

@@ -331,6 +331,20 @@ describe("retry budget properties", () => {
     );
   });
 
+  it("keeps one entry per millisecond however many requests a millisecond holds (clocks give fractions)", () => {
+    let t = 0;
+    const b = new RetryBudget({ ttlSecs: 10, minRetriesPerSec: 10, percentCanRetry: 0.2 }, () => t);
+    // 20,000 requests a second for 10 s, each at its own fractional time.
+    for (let i = 0; i < 200_000; i++) {
+      t = i * 0.05;
+      b.deposit();
+    }
+    expect(b.entries).toBeLessThanOrEqual(10_001);
+    expect(b.entries).toBeGreaterThan(9_000);
+    // The books still hold every live deposit: 0.2 retries each, over the last 10 s.
+    expect(b.balance).toBe(Math.floor((200_000 - Math.ceil((t - 10_000) / 0.05)) * 0.2) + 100);
+  });
+
   it("agrees with the reference model over a long busy run (many entries per ttl, exercising the queues' compaction)", () => {
     const random = seededRandom(42);
     const o = { ttlSecs: 2, minRetriesPerSec: 5, percentCanRetry: 0.25 };
