@@ -207,6 +207,7 @@ function wrk(t: Target, connections: number, seconds: number, paced?: number): W
   if (paced !== undefined) args.push("--", String((connections / paced) * 1000));
   const out = execFileSync("wrk", args, { encoding: "utf8" });
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  if (!/99%\s+\S+/.test(out)) console.error(`  wrk printed no latency distribution for ${t.name}; its output:\n${out}`);
   const errors = [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0) + Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
@@ -226,7 +227,11 @@ interface Row {
   errors: number;
 }
 const rows = new Map<string, Row>(targets.map((t) => [t.name, { rps: [], p50: [], p99: [], cpu: [], pacedP99: [], errors: 0 }]));
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+/** The mean of the figures a run produced (one wrk could not be read does not poison the rest). */
+const mean = (all: readonly number[]): number => {
+  const xs = all.filter(Number.isFinite);
+  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+};
 
 console.error(`bench/proxy: ${ROUNDS} round(s), ${DURATION}s at ${CONNECTIONS} connections, then paced ~${RATE} req/s`);
 for (const t of targets) wrk(t, CONNECTIONS, 2); // warm-up
