@@ -64,11 +64,14 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * may have been tricked into sending it, or undefined when it may go on.
  * Admin ports trust loopback clients, and a browser on the operator's machine
  * is a loopback client: so a request another site's page made (Origin or
- * Sec-Fetch-Site say so) is refused, and so is one without a token that
- * names the server by a DNS name other than localhost (DNS rebinding turns
- * an attacker's name into 127.0.0.1; an IP literal cannot be rebound).
+ * Sec-Fetch-Site say so) is refused, and so is one that names the server by
+ * a DNS name other than localhost (DNS rebinding turns an attacker's name
+ * into 127.0.0.1; an IP literal cannot be rebound) unless it carries a
+ * bearer token the server will check. `checksBearer` says whether it will:
+ * any Authorization header passes this guard only when a wrong token is then
+ * refused, or a page could send a made-up one to pass as a remote client.
  */
-export function crossSiteReason(request: FastifyRequest): string | undefined {
+export function crossSiteReason(request: FastifyRequest, checksBearer: boolean): string | undefined {
   if (SAFE_METHODS.has(request.method)) return undefined;
   const site = request.headers["sec-fetch-site"];
   if (typeof site === "string" && site !== "same-origin" && site !== "none") return `a ${site} page may not ${request.method} here`;
@@ -83,7 +86,7 @@ export function crossSiteReason(request: FastifyRequest): string | undefined {
     }
     if (originHost.toLowerCase() !== host.toLowerCase()) return `a page from ${origin} may not ${request.method} here`;
   }
-  if (request.headers.authorization === undefined) {
+  if (request.headers.authorization === undefined || !checksBearer) {
     const name = hostName(host).toLowerCase();
     if (isIP(name) === 0 && name !== "localhost" && !name.endsWith(".localhost")) {
       return `without a bearer token, ${request.method} must address this server by IP address or localhost, not ${JSON.stringify(name.slice(0, 80))}`;
@@ -92,10 +95,14 @@ export function crossSiteReason(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Installs the cross-site guard (see crossSiteReason) on every route of the admin app. */
-export function guardCrossSite(app: FastifyInstance): void {
+/**
+ * Installs the cross-site guard (see crossSiteReason) on every route of the
+ * admin app. A bearer counts only if it is one the app accepts: its admin
+ * token, or what `acceptsBearer` accepts.
+ */
+export function guardCrossSite(app: FastifyInstance, token: string | undefined, acceptsBearer?: (request: FastifyRequest) => boolean): void {
   app.addHook("onRequest", async (request, reply) => {
-    const reason = crossSiteReason(request);
+    const reason = crossSiteReason(request, bearerMatches(request, token) || acceptsBearer?.(request) === true);
     if (reason === undefined) return;
     request.log.warn({ method: request.method, url: request.url, origin: request.headers.origin, reason }, "cross-site admin request refused");
     await reply.code(403).type("text/plain; charset=utf-8").send(`refused: ${reason}\n`);
@@ -194,6 +201,8 @@ export interface AdminBaseOptions {
   shutdown(): void;
   /** A bearer token that also allows the control endpoints (shutdown, log level) from other hosts. */
   readonly token?: string | undefined;
+  /** Other bearers this server checks where it serves more routes (the namer's dtab pages: its write tokens). */
+  acceptsBearer?(request: FastifyRequest): boolean;
 }
 
 /**
@@ -204,7 +213,7 @@ export interface AdminBaseOptions {
  * is installed too.
  */
 export function registerAdminBase(app: FastifyInstance, options: AdminBaseOptions): void {
-  guardCrossSite(app);
+  guardCrossSite(app, options.token, options.acceptsBearer?.bind(options));
   const refuseControl = (request: FastifyRequest, reply: FastifyReply, what: string): boolean => {
     if (controlAllowed(request, options.token)) return false;
     void reply.code(403).type("text/plain; charset=utf-8").send(`${what} is allowed from loopback, or with the admin token\n`);

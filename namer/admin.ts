@@ -12,7 +12,7 @@
 import type { FastifyInstance } from "fastify";
 import { createAdminApp, flatMetrics, registerAdminBase, serveCommonFiles, serveFiles } from "../lib/admin.ts";
 import type { Logger } from "../lib/log.ts";
-import { loadWriteTokens } from "./api/auth.ts";
+import { bearerIsOneOf, loadWriteTokens } from "./api/auth.ts";
 import type { ApiContext } from "./api/context.ts";
 import { DTAB_MEDIA_TYPE, dtabRoutes } from "./api/dtabs.ts";
 import { errorHandler } from "./api/errors.ts";
@@ -49,6 +49,8 @@ export function buildAdmin(options: NamerAdminOptions): FastifyInstance {
   // The dtab resource declares its own HEAD route (fastify would add a clashing one for its GET),
   // so this server, like the API's, answers HEAD only where a route says so.
   const app = createAdminApp(options.logger, { exposeHeadRoutes: options.ui === undefined });
+  /** The dtab pages' write tokens, loaded as the app starts. */
+  let writeTokens: Awaited<ReturnType<typeof loadWriteTokens>> = [];
   registerAdminBase(app, {
     logger: options.logger,
     registry: metrics.registry,
@@ -58,6 +60,8 @@ export function buildAdmin(options: NamerAdminOptions): FastifyInstance {
     config: options.config ?? (() => ({})),
     shutdown: options.shutdown ?? (() => process.kill(process.pid, "SIGTERM")),
     token: options.token,
+    // The dtab pages' writes check the API's write tokens: such a bearer passes the cross-site guard too.
+    acceptsBearer: (request) => bearerIsOneOf(request, writeTokens),
   });
 
   const ui = options.ui;
@@ -72,7 +76,7 @@ export function buildAdmin(options: NamerAdminOptions): FastifyInstance {
     scope.setErrorHandler(errorHandler);
     const ctx: ApiContext = {
       store,
-      tokens: await loadWriteTokens(ui.writeTokens),
+      tokens: (writeTokens = await loadWriteTokens(ui.writeTokens)),
       allowUnconditionalWrites: ui.allowUnconditionalWrites,
       keepAliveMs: ui.watchKeepAliveMs,
       streams,

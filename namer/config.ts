@@ -101,6 +101,8 @@ const admin = withUnsupportedKeys(
   z.strictObject({
     ip: ip.default("127.0.0.1"),
     port: port.default(9991),
+    /** A bearer token that allows the control endpoints (shutdown, log level) from other hosts; from ${ENV}. */
+    token: z.string().min(1, "the admin token is empty (is its environment variable set?)").optional(),
   }),
   { tls: UNSUPPORTED.tls, socketOptions: UNSUPPORTED.socketOptions },
 );

@@ -308,11 +308,13 @@ const admin = withUnsupportedKeys(
     port: port.default(9990),
     /** On SIGTERM: time for in-flight requests to finish (ms). */
     shutdownGraceMs: millis.default(10_000),
+    /** A bearer token that allows the control endpoints (shutdown, log level) from other hosts; from ${ENV}. */
+    token: z.string().min(1, "the admin token is empty (is its environment variable set?)").optional(),
   }),
   {
     tls: UNSUPPORTED.tls,
     socketOptions: UNSUPPORTED.socketOptions,
-    security: "admin path allow and deny lists are not implemented; /admin/shutdown answers loopback clients only",
+    security: "admin path allow and deny lists are not implemented; the control endpoints answer loopback clients, or those with admin.token",
     httpIdentifierPort: "the identifier debugging server is not implemented",
   },
 );

@@ -49,6 +49,22 @@ function userOf(request: FastifyRequest): string | undefined {
   return user === undefined || user === "" ? undefined : user;
 }
 
+/** The token the request's bearer is, undefined if none of them, null without a bearer. */
+function presentedToken(request: FastifyRequest, tokens: readonly Token[]): Token | undefined | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+  if (match === null) return null;
+  const presented = digest(match[1] as string);
+  let found: Token | undefined;
+  // Compare against every token so timing does not reveal which one (or whether any) matched.
+  for (const t of tokens) if (timingSafeEqual(t.digest, presented) && found === undefined) found = t;
+  return found;
+}
+
+/** Whether the request's bearer is one of the tokens. */
+export function bearerIsOneOf(request: FastifyRequest, tokens: readonly Token[]): boolean {
+  return presentedToken(request, tokens) != null;
+}
+
 /**
  * Checks a write request and returns the actor to record. Throws
  * NAMER_ERR_UNAUTHORIZED (no or wrong token) or NAMER_ERR_FORBIDDEN (no
@@ -62,15 +78,10 @@ export function authorizeWrite(request: FastifyRequest, tokens: readonly Token[]
     }
     return user === undefined ? "local" : `local:${user}`;
   }
-  const header = request.headers.authorization;
-  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (match === null) {
+  const found = presentedToken(request, tokens);
+  if (found === null) {
     throw new NamerError("NAMER_ERR_UNAUTHORIZED", "this write needs `Authorization: Bearer <token>` (namerctl: --token or NAMERCTL_TOKEN)");
   }
-  const presented = digest(match[1] as string);
-  let found: Token | undefined;
-  // Compare against every token so timing does not reveal which one (or whether any) matched.
-  for (const t of tokens) if (timingSafeEqual(t.digest, presented) && found === undefined) found = t;
   if (found === undefined) throw new NamerError("NAMER_ERR_UNAUTHORIZED", "the bearer token is not one of this interface's write tokens");
   return user === undefined ? found.name : `${found.name}:${user}`;
 }

@@ -61,7 +61,8 @@ export async function buildNamerApi(options: {
   app.setNotFoundHandler(notFoundHandler);
   // Loopback clients may write without a token: keep browsers on this host from being used for that.
   app.addHook("onRequest", async (request) => {
-    const reason = crossSiteReason(request);
+    // Writes check a bearer only when the interface has write tokens; without them, loopback is the only credential.
+    const reason = crossSiteReason(request, ctx.tokens.length > 0);
     if (reason !== undefined) throw new NamerError("NAMER_ERR_CROSS_SITE", `refused: ${reason}`);
   });
   app.addHook("onResponse", async (request, reply) => {

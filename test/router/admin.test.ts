@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
-import { get } from "../support/http.ts";
+import { get, send } from "../support/http.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 
 /** Parses Prometheus text exposition: every sample line must be `name{labels} value`. */
@@ -21,6 +21,8 @@ function parsePrometheus(text: string): Map<string, number> {
   }
   return samples;
 }
+
+const ADMIN_TOKEN = "admin-test-token-5c1d";
 
 describe("router admin", () => {
   const disco = mkdtempSync(join(tmpdir(), "meshd-admin-"));
@@ -36,6 +38,7 @@ describe("router admin", () => {
     writeFileSync(join(disco, "flaky"), `${flaky.fsLine}\n`);
     flaky.mode = { kind: "status", status: 503 };
     router = await startRouterProcess({
+      adminToken: ADMIN_TOKEN,
       namers: [{ kind: "io.l5d.fs", rootDir: disco }],
       routers: [
         {
@@ -106,8 +109,12 @@ describe("router admin", () => {
     expect(explained).toMatchObject({ type: "alt", path: "/svc/good" });
     expect(JSON.stringify(explained)).toContain("/#/io.l5d.fs/flaky");
     expect((await fetch(`${admin}/delegator.json?path=svc`)).status).toBe(400);
-    const config = (await (await fetch(`${admin}/config.json`)).json()) as { routers: { label: string }[] };
+    const configText = await (await fetch(`${admin}/config.json`)).text();
+    const config = JSON.parse(configText) as { routers: { label: string }[]; admin: { token: string } };
     expect(config.routers[0]?.label).toBe("out");
+    // The admin token is a secret: shown hidden, never as itself.
+    expect(configText).not.toContain(ADMIN_TOKEN);
+    expect(config.admin.token).not.toBe(ADMIN_TOKEN);
   });
 
   it("changes the log level at run time", async () => {
@@ -115,6 +122,16 @@ describe("router admin", () => {
     expect((await fetch(`${admin}/logging?level=debug`, { method: "PUT" })).status).toBe(200);
     expect(await (await fetch(`${admin}/logging`)).json()).toMatchObject({ level: "debug" });
     expect((await fetch(`${admin}/logging?level=loud`, { method: "PUT" })).status).toBe(400);
+    await fetch(`${admin}/logging?level=info`, { method: "PUT" });
+  });
+
+  it("takes control requests by a DNS name only with admin.token (what a client on another host must show)", async () => {
+    // A request naming the admin by a DNS name is what DNS rebinding and other hosts look like.
+    const asHost = (headers: Record<string, string>) => send(`${admin}/logging?level=warn`, { method: "PUT", headers: { host: "meshd-admin.internal", ...headers } });
+    expect((await asHost({})).status).toBe(403);
+    expect((await asHost({ authorization: "Bearer not-the-token" })).status).toBe(403);
+    expect((await asHost({ authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(200);
+    expect(await (await fetch(`${admin}/logging`)).json()).toMatchObject({ level: "warn" });
     await fetch(`${admin}/logging?level=info`, { method: "PUT" });
   });
 

@@ -24,6 +24,8 @@ export interface RouterSpec {
   readonly routers: readonly (Record<string, unknown> & { servers: readonly Record<string, unknown>[] })[];
   readonly telemetry?: readonly Record<string, unknown>[];
   readonly adminIp?: string;
+  /** admin.token (a bearer token for the control endpoints from other hosts). */
+  readonly adminToken?: string;
   readonly dir?: string;
   /** Wait for /ready 200 (default); false: only for the admin to listen. */
   readonly waitReady?: boolean;
@@ -46,7 +48,8 @@ export async function startRouterProcess(spec: RouterSpec): Promise<RouterProces
     routers.push({ ...r, servers: withPorts });
     servers.push(list);
   }
-  const config = { admin: { ip: spec.adminIp ?? "127.0.0.1", port: adminPort, shutdownGraceMs: 3000 }, namers: spec.namers ?? [], routers, ...(spec.telemetry === undefined ? {} : { telemetry: spec.telemetry }) };
+  const admin = { ip: spec.adminIp ?? "127.0.0.1", port: adminPort, shutdownGraceMs: 3000, ...(spec.adminToken === undefined ? {} : { token: spec.adminToken }) };
+  const config = { admin, namers: spec.namers ?? [], routers, ...(spec.telemetry === undefined ? {} : { telemetry: spec.telemetry }) };
   const configFile = join(dir, "router.yaml");
   writeFileSync(configFile, stringify(config));
   const proc = new ManagedProcess(MESHD, ["router", "--config", configFile]);

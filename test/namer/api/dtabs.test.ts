@@ -53,8 +53,8 @@ async function create(url: string, ns: string, dtab: string, headers: Record<str
 }
 
 /** POSTs a dtab with a chosen Host header (node:http; fetch does not let a caller set Host). */
-async function postWithHost(url: string, path: string, host: string): Promise<number> {
-  return (await send(`${url}${path}`, { method: "POST", headers: { host, "content-type": "application/dtab" }, body: "/a=>/b" })).status;
+async function postWithHost(url: string, path: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  return (await send(`${url}${path}`, { method: "POST", headers: { host, "content-type": "application/dtab", ...headers }, body: "/a=>/b" })).status;
 }
 
 async function errorCode(res: Response): Promise<string> {
@@ -215,6 +215,8 @@ describe("write authorization", () => {
     expect(origin.status).toBe(403);
     // A DNS name that resolves to 127.0.0.1 (rebinding) instead of the address itself (fetch will not set Host).
     expect(await postWithHost(url, "/api/1/dtabs/evil", "attacker.example:4180")).toBe(403);
+    // A made-up bearer does not pass for a token where the interface has none to check it against.
+    expect(await postWithHost(url, "/api/1/dtabs/evil", "attacker.example:4180", { authorization: "Bearer made-up" })).toBe(403);
     expect(await store.list()).not.toContain("evil");
     // Same-origin pages, localhost and plain clients (namerctl, routers) still write; anyone may read.
     expect((await create(url, "ok", "/a=>/b", { origin: url, "sec-fetch-site": "same-origin" })).status).toBe(204);
@@ -228,6 +230,9 @@ describe("write authorization", () => {
     writeFileSync(join(dir, "empty"), "\n");
     const { url } = await startApi({ writeTokens: [{ name: "ops", file: join(dir, "ops") }] });
     expect((await create(url, "a", "/a=>/b", { authorization: "Bearer from-a-file" })).status).toBe(204);
+    // With write tokens, a bearer passes the cross-site guard by a DNS name, and is then checked.
+    expect(await postWithHost(url, "/api/1/dtabs/b", "namer.internal:4180", { authorization: "Bearer from-a-file" })).toBe(204);
+    expect(await postWithHost(url, "/api/1/dtabs/c", "namer.internal:4180", { authorization: "Bearer made-up" })).toBe(401);
     expect((await (await fetch(`${url}/api/1/dtabs/a/history`)).json()) as unknown).toMatchObject([{ actor: "ops" }]);
     await expect(startApi({ writeTokens: [{ name: "gone", file: join(dir, "missing") }] })).rejects.toThrow(/write token "gone": cannot read .*missing: ENOENT/);
     await expect(startApi({ writeTokens: [{ name: "blank", file: join(dir, "empty") }] })).rejects.toThrow(/write token "blank": .* is empty/);
