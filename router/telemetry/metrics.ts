@@ -1,9 +1,10 @@
 // The router's request statistics, kept once and shown two ways: Prometheus
 // (/metrics, labels rt, service, client, server, status_class) and
 // Linkerd's flat metrics.json names (rt/<router>/service/<svc>/requests …).
-// Label children are cached per service and client, so the request path
-// only bumps counters; the number of distinct services and clients shown is
-// capped, the rest counted together as "other".
+// Each service and client holds its own cells (plain numbers that
+// prom-client reads when scraped), so the request path only bumps fields;
+// the number of distinct services and clients shown is capped, the rest
+// counted together as "other".
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Latency buckets (seconds): sub-millisecond to 10 s, for p50/p99 estimates. */
@@ -59,7 +60,7 @@ export interface GaugeValue {
  * on every request.
  */
 class CounterCells<L extends string> {
-  readonly #series = new Map<string, { readonly labels: Readonly<Record<L, string>>; value: number }>();
+  readonly #series = new SeriesCells((labels: Readonly<Record<L, string>>) => ({ labels, value: 0 }));
 
   constructor(registry: Registry, config: { name: string; help: string; labelNames: readonly L[] }) {
     const series = this.#series;
@@ -68,17 +69,38 @@ class CounterCells<L extends string> {
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of series.values()) this.inc(s.labels, s.value);
+        for (const s of series.all()) this.inc(s.labels, s.value);
       },
     });
   }
 
   /** The cell for one label set (created at zero, shown from then on). */
   cell(labels: Readonly<Record<L, string>>): { value: number } {
+    return this.#series.get(labels);
+  }
+}
+
+/**
+ * One cell per distinct label set: names folded together (into "other")
+ * share theirs, so no series is ever shown twice.
+ */
+class SeriesCells<Labels extends Readonly<Record<string, string>>, Cell> {
+  readonly #cells = new Map<string, Cell>();
+  readonly #make: (labels: Labels) => Cell;
+
+  constructor(make: (labels: Labels) => Cell) {
+    this.#make = make;
+  }
+
+  get(labels: Labels): Cell {
     const key = Object.values(labels).join("\u0000");
-    let cell = this.#series.get(key);
-    if (cell === undefined) this.#series.set(key, (cell = { labels, value: 0 }));
+    let cell = this.#cells.get(key);
+    if (cell === undefined) this.#cells.set(key, (cell = this.#make(labels)));
     return cell;
+  }
+
+  all(): IterableIterator<Cell> {
+    return this.#cells.values();
   }
 }
 
@@ -100,7 +122,7 @@ function observe(cell: HistogramCell, value: number): void {
 
 /** A prom-client histogram shown from HistogramCells (same exposition as prom-client's own). */
 class CellHistogram extends Histogram<"rt" | "service"> {
-  readonly cells: HistogramCell[] = [];
+  readonly #cells = new SeriesCells((labels: Readonly<Record<"rt" | "service", string>>): HistogramCell => ({ labels, counts: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 }));
   readonly #name: string;
   readonly #help: string;
 
@@ -111,9 +133,7 @@ class CellHistogram extends Histogram<"rt" | "service"> {
   }
 
   cell(labels: Readonly<Record<"rt" | "service", string>>): HistogramCell {
-    const cell: HistogramCell = { labels, counts: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 };
-    this.cells.push(cell);
-    return cell;
+    return this.#cells.get(labels);
   }
 
   override async get(): ReturnType<Histogram<"rt" | "service">["get"]> {
@@ -124,7 +144,7 @@ class CellHistogram extends Histogram<"rt" | "service"> {
   async getForPromString(): ReturnType<Histogram<"rt" | "service">["get"]> {
     // Bucket values carry `le` beside the metric's own labels, as prom-client's histogram does.
     const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
-    for (const cell of this.cells) {
+    for (const cell of this.#cells.all()) {
       let cumulative = 0;
       for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
         cumulative += cell.counts[i] as number;
@@ -217,15 +237,14 @@ export class RouterMetrics {
     stats = {
       done(status, ok, seconds, server) {
         const index = statusIndex(status);
+        const cls = STATUS_CLASSES[index] as StatusClass;
         let cells = byServer.get(server);
         if (cells === undefined) byServer.set(server, (cells = []));
-        const cell = (cells[index] ??= requests.cell({ rt, service: shown, server, status_class: STATUS_CLASSES[index] as StatusClass }));
-        cell.value++;
+        (cells[index] ??= requests.cell({ rt, service: shown, server, status_class: cls })).value++;
         if (ok) success.value++;
         else failures.value++;
         observe(latency, seconds);
-        const exporters = sinks();
-        if (exporters.length > 0) for (const sink of exporters) sink.requestDone(rt, shown, status, ok, seconds, STATUS_CLASSES[index] as StatusClass);
+        for (const sink of sinks()) sink.requestDone(rt, shown, status, ok, seconds, cls);
       },
       retried() {
         retries.value++;
@@ -247,8 +266,7 @@ export class RouterMetrics {
     stats = {
       attempt(success) {
         (success ? ok : failed).value++;
-        const exporters = sinks();
-        if (exporters.length > 0) for (const sink of exporters) sink.clientAttempt(rt, shown, success);
+        for (const sink of sinks()) sink.clientAttempt(rt, shown, success);
       },
     };
     this.#clients.set(key, stats);

@@ -1,0 +1,21 @@
+// The router's statistics past the series cap: services beyond MAX_SERIES
+// are counted together as "other", and every series, the histogram's
+// included, appears once in the Prometheus text with the sum of what was
+// folded into it.
+import { describe, expect, it } from "vitest";
+import { MAX_SERIES, RouterMetrics } from "../../router/telemetry/metrics.ts";
+
+describe("router metrics past the series cap", () => {
+  it("folds services beyond MAX_SERIES into one 'other' series for counters and the latency histogram", async () => {
+    const metrics = new RouterMetrics();
+    const extra = 3;
+    for (let i = 0; i < MAX_SERIES + extra; i++) metrics.service("out", `/svc/s${i}`).done(200, true, 0.002, "127.0.0.1:4140");
+    const text = await metrics.registry.metrics();
+    const lines = (prefix: string): string[] => text.split("\n").filter((l) => l.startsWith(prefix));
+    expect(lines('rt_request_duration_seconds_count{rt="out",service="other"}')).toEqual([`rt_request_duration_seconds_count{rt="out",service="other"} ${extra}`]);
+    expect(lines('rt_request_duration_seconds_bucket{rt="out",service="other",le="+Inf"}')).toEqual([`rt_request_duration_seconds_bucket{rt="out",service="other",le="+Inf"} ${extra}`]);
+    expect(lines('rt_service_success_total{rt="out",service="other"}')).toEqual([`rt_service_success_total{rt="out",service="other"} ${extra}`]);
+    expect(lines('rt_requests_total{rt="out",service="other",')).toEqual([`rt_requests_total{rt="out",service="other",server="127.0.0.1:4140",status_class="2XX"} ${extra}`]);
+    expect(lines("rt_request_duration_seconds_count{")).toHaveLength(MAX_SERIES + 1);
+  });
+});
