@@ -16,6 +16,10 @@ function bytesToRaw(bytes: Uint8Array): RawLabel {
   return s;
 }
 
+function checkLabel(length: number, index: number): void {
+  if (length === 0) throw new RangeError(`path label ${index} is empty; paths cannot have empty labels`);
+}
+
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
@@ -57,14 +61,14 @@ export class Path {
 
   /** A path from label strings (UTF-8 encoded), e.g. `Path.of("svc", "users")`. Labels must be non-empty. */
   static of(...segments: readonly string[]): Path {
-    // ASCII labels are their own byte strings (the request path names every request this way).
-    if (segments.every(isAscii)) {
-      segments.forEach((s, i) => {
-        if (s.length === 0) throw new RangeError(`path label ${i} is empty; paths cannot have empty labels`);
-      });
-      return Path.fromRaw(segments);
-    }
-    return Path.fromLabels(segments.map((s) => encoder.encode(s)));
+    if (segments.length === 0) return Path.empty;
+    return new Path(
+      segments.map((s, i) => {
+        checkLabel(s.length, i);
+        // An ASCII label is its own byte string (the request path names every request this way).
+        return isAscii(s) ? s : bytesToRaw(encoder.encode(s));
+      }),
+    );
   }
 
   /** A path from raw label bytes. Labels must be non-empty. */
@@ -72,7 +76,7 @@ export class Path {
     if (labels.length === 0) return Path.empty;
     return new Path(
       labels.map((l, i) => {
-        if (l.length === 0) throw new RangeError(`path label ${i} is empty; paths cannot have empty labels`);
+        checkLabel(l.length, i);
         return bytesToRaw(l);
       }),
     );

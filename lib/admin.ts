@@ -202,7 +202,7 @@ export interface AdminBaseOptions {
   /** A bearer token that also allows the control endpoints (shutdown, log level) from other hosts. */
   readonly token?: string | undefined;
   /** Other bearers this server checks where it serves more routes (the namer's dtab pages: its write tokens). */
-  acceptsBearer?(request: FastifyRequest): boolean;
+  readonly acceptsBearer?: ((request: FastifyRequest) => boolean) | undefined;
 }
 
 /**
@@ -213,7 +213,7 @@ export interface AdminBaseOptions {
  * is installed too.
  */
 export function registerAdminBase(app: FastifyInstance, options: AdminBaseOptions): void {
-  guardCrossSite(app, options.token, options.acceptsBearer?.bind(options));
+  guardCrossSite(app, options.token, options.acceptsBearer);
   const refuseControl = (request: FastifyRequest, reply: FastifyReply, what: string): boolean => {
     if (controlAllowed(request, options.token)) return false;
     void reply.code(403).type("text/plain; charset=utf-8").send(`${what} is allowed from loopback, or with the admin token\n`);

@@ -36,7 +36,7 @@ export interface NamerAdminOptions {
   /** Graceful shutdown, as on SIGTERM. */
   shutdown?(): void;
   /** A bearer token that also allows POST /admin/shutdown and PUT /logging from other hosts. */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** The API interface whose write policy the dtab pages follow; without it the admin serves no pages. */
   readonly ui?: HttpControllerConfig;
 }

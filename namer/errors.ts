@@ -33,7 +33,7 @@ export const NAMER_ERRORS = {
   },
   NAMER_ERR_CROSS_SITE: {
     status: 403,
-    description: "A write from a browser page of another site (Origin, Sec-Fetch-Site), or one naming the namer by a DNS name without a token (DNS rebinding), is refused.",
+    description: "A write from a browser page of another site (Origin, Sec-Fetch-Site), or one naming the namer by a DNS name (DNS rebinding) without a bearer the interface checks (its write tokens), is refused.",
   },
   NAMER_ERR_VERSION_UNKNOWN: { status: 404, description: "Rollback target: that version is not in the namespace's kept history." },
   NAMER_ERR_STORE_UNAVAILABLE: {

@@ -92,7 +92,7 @@ export async function startNamer(config: NamerConfig, logger: Logger, hooks: { s
     logger,
     config: () => config,
     shutdown: hooks.shutdown ?? (() => process.kill(process.pid, "SIGTERM")),
-    ...(config.admin.token === undefined ? {} : { token: config.admin.token }),
+    token: config.admin.token,
     // The dtab pages write with the first API interface's policy (its tokens, or loopback only).
     ...(config.interfaces[0] === undefined ? {} : { ui: config.interfaces[0] }),
     readiness: {

@@ -24,8 +24,8 @@ export interface RouterAdminOptions {
   config(): unknown;
   /** Graceful shutdown, as on SIGTERM. */
   shutdown(): void;
-  /** A bearer token that also allows POST /admin/shutdown from other hosts. */
-  readonly token?: string;
+  /** A bearer token (admin.token) that also allows the control endpoints (shutdown, log level) from other hosts. */
+  readonly token?: string | undefined;
 }
 
 /** One link of a router's dtab chain, first to last (later entries win). */

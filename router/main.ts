@@ -183,7 +183,7 @@ export async function startRouter(initial: RouterConfig, logger: Logger, hooks: 
     routers: routersNow,
     config: () => config,
     shutdown: () => (hooks.shutdown ?? (() => process.kill(process.pid, "SIGTERM")))(),
-    ...(config.admin.token === undefined ? {} : { token: config.admin.token }),
+    token: config.admin.token,
   });
 
   const open = async (a: Assembly, sc: ServerConfig): Promise<void> => {
