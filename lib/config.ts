@@ -306,6 +306,8 @@ function issueMessage(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown)
       return `expected ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}, got ${describeValue(valueAt(data, issue.path))}`;
     case "too_big":
     case "too_small": {
+      // A schema's own message (an empty secret: "is its environment variable set?") says more than the bound.
+      if (!issue.message.startsWith("Too ")) return issue.message;
       const limit = issue.code === "too_big" ? issue.maximum : issue.minimum;
       const bound = issue.code === "too_big" ? "at most" : "at least";
       const exclusive = issue.inclusive === false ? (issue.code === "too_big" ? "less than" : "more than") : bound;
