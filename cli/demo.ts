@@ -4,11 +4,12 @@
 // services (two versions of "web", and "api") found through the file-system
 // namer. It prints the commands to try; Ctrl-C stops everything.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { Dtab } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
+import { http } from "../lib/node-http.ts";
 import { namerConfigSchema } from "../namer/config.ts";
 import { startNamer, type RunningNamer } from "../namer/main.ts";
 import { routerConfigSchema } from "../router/config.ts";
@@ -42,7 +43,7 @@ const SERVICES = [
 ] as const;
 
 function startService(text: string, name: string): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     req.resume();
     const body = `${text}\n`;
     res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), "x-demo-service": name });

@@ -2,10 +2,9 @@
 // their listeners, and the admin port; reloads what changed without
 // dropping connections (SIGHUP), and shuts down in order (not ready,
 // listeners drained, clients closed).
-import { get as httpGet } from "node:http";
-import { get as httpsGet } from "node:https";
 import { Dtab, Path, type DelegateJson } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
+import { forScheme } from "../lib/node-http.ts";
 import { RemoteNameInterpreter } from "../namer/client/index.ts";
 import { createDiscoveryNamers, type DiscoveryNamer } from "../namer/namers/index.ts";
 import { buildRouterAdmin } from "./admin.ts";
@@ -47,7 +46,7 @@ export interface RunningRouter {
 /** The status a GET of `url` answers with (node:http: the global fetch would load a second copy of undici). */
 function probeStatus(url: string, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith("https:") ? httpsGet : httpGet)(url, { signal }, (res) => {
+    const req = forScheme(new URL(url).protocol).get(url, { signal }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

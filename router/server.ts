@@ -2,9 +2,10 @@
 // proxy edge needs, malformed input answered without breaking a pipelined
 // response already under way, a cap on requests in flight, and a drain on
 // shutdown that lets in-flight requests finish.
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../lib/log.ts";
+import { http } from "../lib/node-http.ts";
 import type { ServerConfig } from "./config.ts";
 import { RouterError } from "./errors.ts";
 import type { HttpRouter } from "./http-router.ts";
@@ -34,7 +35,7 @@ export class Listener {
     const { config } = options;
     // Clients on other hosts are untrusted unless the config says otherwise.
     this.#clearContext = config.clearContext ?? !isLoopback(config.ip);
-    this.server = createServer(
+    this.server = http.createServer(
       {
         maxHeaderSize: options.maxHeadersKB * 1024,
         headersTimeout: config.headersTimeoutMs,
@@ -110,8 +111,8 @@ export class Listener {
     const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "HPE_HEADERS_TIMEOUT" ? 408 : 400;
     const reply = (): void => {
       if (!socket.writable) return;
-      const body = `${status} ${STATUS_CODES[status] ?? ""}: ${err.code ?? "bad request"}\n`;
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      const body = `${status} ${http.STATUS_CODES[status] ?? ""}: ${err.code ?? "bad request"}\n`;
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
     // Node has no public way to ask for the response in progress on a socket.
     const inProgress = (socket as unknown as { _httpMessage?: ServerResponse })._httpMessage;

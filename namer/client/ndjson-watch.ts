@@ -3,9 +3,9 @@
 // jittered backoff whenever the stream fails, ends, or goes silent for longer
 // than the keep-alive timeout (a dead peer), and hands each document to its
 // owner, who says whether it was a good one.
-import { request as httpRequest, type Agent, type ClientRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { Agent, ClientRequest, IncomingMessage } from "node:http";
 import type { Logger } from "../../lib/log.ts";
+import { forScheme } from "../../lib/node-http.ts";
 import { backoffMs, type RetryPolicy } from "./backoff.ts";
 
 export type WatchState = "connecting" | "streaming" | "backoff" | "closed";
@@ -106,7 +106,7 @@ export class NdjsonWatch {
     const current = (): boolean => generation === this.#generation;
     this.#state = "connecting";
     const { url, agent, connectTimeoutMs } = this.#options;
-    const request = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, {
+    const request = forScheme(url.protocol).request(url, {
       agent,
       method: "GET",
       headers: { accept: "application/x-ndjson, application/json" },

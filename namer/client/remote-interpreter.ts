@@ -4,10 +4,10 @@
 // or an address set in it changes). The last good binding is kept while the
 // namer is unreachable or talks nonsense, remembered across idle eviction and,
 // with a state directory, across restarts (DESIGN §2 step 3, §5).
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
+import type { Agent as HttpAgent } from "node:http";
 import { Dtab, type Path } from "../../dtab/index.ts";
 import { silentLogger, type Logger } from "../../lib/log.ts";
+import { forScheme } from "../../lib/node-http.ts";
 import { Cell } from "../namers/watchable.ts";
 import { IdleCache } from "../interpreter/idle-cache.ts";
 import { bindingKey, leased, type Binding, type LiveValue } from "../interpreter/interpreter.ts";
@@ -95,7 +95,7 @@ export class RemoteNameInterpreter implements BindingInterpreter {
     this.#random = options.random ?? Math.random;
     // A pool of its own: watch streams hold their sockets for hours and must not starve (or be starved by) other HTTP clients.
     const agentOptions = { keepAlive: true, keepAliveMsecs: 15_000 };
-    this.#agent = base.protocol === "https:" ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.#agent = new (forScheme(base.protocol).Agent)(agentOptions);
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 75_000;
     this.#maxDocumentBytes = options.maxDocumentBytes ?? 8 * 1024 * 1024;
