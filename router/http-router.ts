@@ -68,7 +68,22 @@ interface Logical {
   settled: Promise<void> | undefined;
 }
 
-const L5D_CONTEXT = /^l5d-/;
+/** Request headers not passed on from an untrusted client: any l5d- context, and Via (set anew). */
+function requestDropUntrusted(lowerName: string): boolean {
+  return lowerName.startsWith("l5d-") || lowerName === "via";
+}
+
+/** From a trusted one: those this router sets itself (the dtab travels on as l5d-ctx-dtab). */
+function requestDropTrusted(lowerName: string): boolean {
+  return (
+    lowerName === "l5d-dtab" ||
+    lowerName === "l5d-ctx-dtab" ||
+    lowerName.startsWith("l5d-dst-") ||
+    lowerName === "l5d-reqid" ||
+    lowerName === "l5d-ctx-deadline" ||
+    lowerName === "via"
+  );
+}
 
 /** Where requests that never got a logical name are counted. */
 export const UNNAMED = "(unidentified)";
@@ -76,7 +91,8 @@ export const UNNAMED = "(unidentified)";
 export class HttpRouter {
   readonly label: string;
   #options: HttpRouterOptions;
-  readonly #logicals = new Map<string, Logical>();
+  /** Logical names in use, by local dtab (as text) and then name: no key is built per request. */
+  readonly #logicals = new Map<string, Map<string, Logical>>();
   readonly #clients = new Map<string, { client: ConcreteClient; lastUsed: number }>();
   readonly #random: () => number;
   /** This router's own Via token: seeing it again on a request means a loop. */
@@ -99,10 +115,7 @@ export class HttpRouter {
 
   /** The live bindings in use, by logical name and local dtab (for the admin). */
   get bindings(): readonly { readonly name: string; readonly local: string; readonly binding: Binding }[] {
-    return [...this.#logicals.entries()].map(([key, l]) => {
-      const [name = "", local = ""] = key.split("\n");
-      return { name, local, binding: l.live.current() };
-    });
+    return [...this.#everyLogical()].map(([local, name, l]) => ({ name, local, binding: l.live.current() }));
   }
 
   get interpreter(): RouterInterpreter {
@@ -115,7 +128,18 @@ export class HttpRouter {
 
   /** Bindings and clients currently held (for the admin and tests). */
   get cached(): { logicals: number; clients: number } {
-    return { logicals: this.#logicals.size, clients: this.#clients.size };
+    let logicals = 0;
+    for (const byName of this.#logicals.values()) logicals += byName.size;
+    return { logicals, clients: this.#clients.size };
+  }
+
+  *#everyLogical(): Generator<[local: string, name: string, logical: Logical]> {
+    for (const [local, byName] of this.#logicals) for (const [name, logical] of byName) yield [local, name, logical];
+  }
+
+  #closeLogicals(): void {
+    for (const [, , logical] of this.#everyLogical()) logical.live.close();
+    this.#logicals.clear();
   }
 
   handle(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
@@ -176,22 +200,25 @@ export class HttpRouter {
     });
     if (typeof identified === "string") throw new RouterError("ROUTER_ERR_UNIDENTIFIED", `cannot identify the request: ${identified}`);
     const name = identified.name;
-    const local = Dtab.concat(opts.routerDtab, requestDtab);
+    const local = requestDtab.length === 0 ? opts.routerDtab : Dtab.concat(opts.routerDtab, requestDtab);
     const logical = this.#logical(name, local);
-    const binding = logical.live.current();
-    const go = (): void => this.#exchange(req, res, server, logical, { name, path: identified.path, authority: target.authority, requestDtab, started });
-    if (binding.type !== "pending") {
-      go();
+    const r = { name, path: identified.path, authority: target.authority, requestDtab, started };
+    if (logical.live.current().type !== "pending") {
+      this.#exchange(req, res, server, logical, r);
       return;
     }
     this.#whenBound(logical, name)
-      .then(go)
+      .then(() => this.#exchange(req, res, server, logical, r))
       .catch((e: unknown) => this.#fail(req, res, e, server, started, name));
   }
 
   #logical(name: Path, local: Dtab): Logical {
-    const key = `${name.show}\n${local.show}`;
-    let logical = this.#logicals.get(key);
+    let byName = this.#logicals.get(local.show);
+    if (byName === undefined) {
+      byName = new Map();
+      this.#logicals.set(local.show, byName);
+    }
+    let logical = byName.get(name.show);
     if (logical === undefined) {
       logical = {
         live: this.#options.interpreter.bind(name, local),
@@ -200,7 +227,7 @@ export class HttpRouter {
         lastUsed: 0,
         settled: undefined,
       };
-      this.#logicals.set(key, logical);
+      byName.set(name.show, logical);
     }
     logical.lastUsed = Date.now();
     return logical;
@@ -251,9 +278,7 @@ export class HttpRouter {
     const incomingReqId = req.headers["l5d-reqid"];
     const reqId = typeof incomingReqId === "string" && incomingReqId !== "" && !server.clearContext ? incomingReqId : newRequestId();
     const span: HopSpan | undefined = opts.tracer?.start(req.headers, { router: this.label, method: req.method ?? "", host: r.authority, path: r.path, service: r.name.show });
-    const dropContext = server.clearContext
-      ? (h: string) => L5D_CONTEXT.test(h) || h === "via"
-      : (h: string) => h === "l5d-dtab" || h === "l5d-ctx-dtab" || h.startsWith("l5d-dst-") || h === "l5d-reqid" || h === "l5d-ctx-deadline" || h === "via";
+    const dropContext = server.clearContext ? requestDropUntrusted : requestDropTrusted;
     // With tracing on, this hop's span replaces the caller's in the trace headers.
     const dropRequest = span === undefined ? dropContext : (h: string) => dropContext(h) || TRACE_HEADERS.has(h);
     const headers = forwardRequestHeaders(req, dropRequest);
@@ -299,10 +324,13 @@ export class HttpRouter {
   #sweep(): void {
     const now = Date.now();
     const ttl = this.#options.idleTtlMs;
-    for (const [key, logical] of this.#logicals) {
-      if (now - logical.lastUsed < ttl) continue;
-      this.#logicals.delete(key);
-      logical.live.close();
+    for (const [local, byName] of this.#logicals) {
+      for (const [name, logical] of byName) {
+        if (now - logical.lastUsed < ttl) continue;
+        byName.delete(name);
+        logical.live.close();
+      }
+      if (byName.size === 0) this.#logicals.delete(local);
     }
     for (const [key, entry] of this.#clients) {
       if (now - entry.lastUsed < ttl) continue;
@@ -318,8 +346,7 @@ export class HttpRouter {
    */
   reconfigure(options: HttpRouterOptions): void {
     this.#options = options;
-    for (const logical of this.#logicals.values()) logical.live.close();
-    this.#logicals.clear();
+    this.#closeLogicals();
     const old = [...this.#clients.values()];
     this.#clients.clear();
     for (const entry of old) void entry.client.close();
@@ -328,8 +355,7 @@ export class HttpRouter {
   /** Closes bindings and lets in-flight requests finish on their connections. */
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
-    for (const logical of this.#logicals.values()) logical.live.close();
-    this.#logicals.clear();
+    this.#closeLogicals();
     await Promise.allSettled([...this.#clients.values()].map((e) => e.client.close()));
     this.#clients.clear();
   }

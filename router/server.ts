@@ -8,7 +8,7 @@ import type { Logger } from "../lib/log.ts";
 import { http } from "../lib/node-http.ts";
 import type { ServerConfig } from "./config.ts";
 import { RouterError } from "./errors.ts";
-import type { HttpRouter } from "./http-router.ts";
+import type { HttpRouter, ServerContext } from "./http-router.ts";
 import { respondError } from "./http/respond.ts";
 
 export interface ListenerOptions {
@@ -19,6 +19,10 @@ export interface ListenerOptions {
   readonly logger: Logger;
 }
 
+function contextOf(options: ListenerOptions, clearContext: boolean): ServerContext {
+  return { label: options.router.label, server: `${options.config.ip}:${options.config.port}`, clearContext };
+}
+
 function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1" || ip === "localhost";
 }
@@ -27,14 +31,21 @@ export class Listener {
   readonly server: Server;
   #options: ListenerOptions;
   #clearContext: boolean;
+  /** What the router is told about this listener, made once (not per request). */
+  #context: ServerContext;
   #inFlight = 0;
   #draining = false;
+  /** Every response emits 'close' once, answered or cut short: the one listener counting it out. */
+  readonly #closed = (): void => {
+    this.#inFlight--;
+  };
 
   constructor(options: ListenerOptions) {
     this.#options = options;
     const { config } = options;
     // Clients on other hosts are untrusted unless the config says otherwise.
     this.#clearContext = config.clearContext ?? !isLoopback(config.ip);
+    this.#context = contextOf(options, this.#clearContext);
     this.server = http.createServer(
       {
         maxHeaderSize: options.maxHeadersKB * 1024,
@@ -58,6 +69,7 @@ export class Listener {
   update(options: ListenerOptions): void {
     this.#options = options;
     this.#clearContext = options.config.clearContext ?? !isLoopback(options.config.ip);
+    this.#context = contextOf(options, this.#clearContext);
     this.server.headersTimeout = options.config.headersTimeoutMs;
     this.server.keepAliveTimeout = options.config.keepAliveTimeoutMs;
     this.server.maxHeadersCount = options.maxHeaders;
@@ -74,7 +86,6 @@ export class Listener {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     // A response shorter or longer than its Content-Length is an error, not a silent truncation.
     res.strictContentLength = true;
-    const ctx = { label: this.#options.router.label, server: `${this.#options.config.ip}:${this.#options.config.port}`, clearContext: this.#clearContext };
     if (this.#draining) {
       res.shouldKeepAlive = false;
       respondError(res, new RouterError("ROUTER_ERR_SHUTTING_DOWN", "the router is shutting down"), { clearContext: this.#clearContext });
@@ -86,15 +97,8 @@ export class Listener {
       return;
     }
     this.#inFlight++;
-    let counted = true;
-    const done = (): void => {
-      if (!counted) return;
-      counted = false;
-      this.#inFlight--;
-    };
-    res.once("close", done);
-    res.once("finish", done);
-    this.#options.router.handle(req, res, ctx);
+    res.on("close", this.#closed);
+    this.#options.router.handle(req, res, this.#context);
   }
 
   /**

@@ -87,7 +87,8 @@ export function checkRequest(req: IncomingMessage, maxHeaders: number): RequestT
 
 /** Names listed in a Connection header (lower-case), which are hop-by-hop too. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // The usual value names only Keep-Alive, which is hop-by-hop anyway.
+  if (value === undefined || (typeof value === "string" && value.length === 10 && value.toLowerCase() === "keep-alive")) return undefined;
   const named = new Set<string>();
   for (const v of Array.isArray(value) ? value : [value]) for (const n of v.split(",")) named.add(n.trim().toLowerCase());
   return named;

@@ -33,6 +33,9 @@ export type IdentifierConfig =
   | { readonly kind: "io.l5d.header"; readonly header: string }
   | { readonly kind: "io.l5d.static"; readonly path: string };
 
+/** Paths the header-token identifier keeps made, by header value. */
+const TOKEN_PATHS_KEPT = 1024;
+
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v.at(-1) : v;
@@ -56,10 +59,19 @@ export function createIdentifier(config: IdentifierConfig, dstPrefix: Path): Ide
   switch (config.kind) {
     case "io.l5d.header.token": {
       const name = config.header.toLowerCase();
+      // Most traffic names a few hosts again and again: their paths are made once (paths are immutable).
+      const paths = new Map<string, Path>();
       return (req) => {
         const value = name === "host" ? req.authority : header(req.headers, name);
         if (value === undefined || value === "") return `no ${config.header} header`;
-        return { name: dstPrefix.concat(Path.of(value)), path: req.path };
+        let path = paths.get(value);
+        if (path === undefined) {
+          path = dstPrefix.concat(Path.of(value));
+          // Bounded: a client sending endless distinct values empties it now and then, never grows it.
+          if (paths.size >= TOKEN_PATHS_KEPT) paths.clear();
+          paths.set(value, path);
+        }
+        return { name: path, path: req.path };
       };
     }
     case "io.l5d.methodAndHost":

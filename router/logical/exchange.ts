@@ -131,6 +131,16 @@ function pickLeaf(tree: NameTree<BoundLeaf>, random: () => number): BoundLeaf | 
   }
 }
 
+/** Response headers from upstream not passed on: to an untrusted client, any l5d- context. */
+function responseDropUntrusted(lowerName: string): boolean {
+  return lowerName.startsWith("l5d-");
+}
+
+/** To a trusted one, those this router sets itself (and upstream's retryable verdict, consumed here). */
+function responseDropTrusted(lowerName: string): boolean {
+  return lowerName.startsWith("l5d-dst-") || lowerName === "l5d-reqid" || lowerName === L5D_RETRYABLE;
+}
+
 class AttemptTimeout extends Error {
   override readonly name = "AttemptTimeout";
 }
@@ -153,8 +163,8 @@ export class Exchange {
   #finished = false;
   #timedOut = false;
   readonly #started = monotonicNow();
-  /** Endpoints that failed this request: retries go elsewhere when they can. */
-  readonly #failed = new Set<string>();
+  /** Endpoints that failed this request: retries go elsewhere when they can (made on the first failure). */
+  #failed: Set<string> | undefined;
 
   constructor(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, r: ExchangeRequest) {
     this.#ctx = ctx;
@@ -174,7 +184,8 @@ export class Exchange {
       return;
     }
     policy.budget.deposit();
-    this.#res.once("close", () => {
+    // A response emits 'close' once, whether answered or cut short.
+    this.#res.on("close", () => {
       if (this.#res.writableFinished) return;
       this.#finished = true;
       this.#abort?.(new Error("the client went away"));
@@ -189,11 +200,16 @@ export class Exchange {
       return;
     }
     const delay = faults?.delay !== undefined && this.#ctx.random() * 100 < faults.delay.percent ? faults.delay.ms : 0;
+    const hasRequestBody = hasBody(this.#req);
+    if (!hasRequestBody && delay === 0) {
+      this.#attempt();
+      return;
+    }
     const go = (): void => {
       if (delay > 0) setTimeout(() => this.#attempt(), delay);
       else this.#attempt();
     };
-    if (!hasBody(this.#req)) {
+    if (!hasRequestBody) {
       go();
       return;
     }
@@ -298,7 +314,6 @@ export class Exchange {
     if (this.#deadline !== undefined) headers.push(DEADLINE_HEADER, showDeadline(this.#deadline));
     const accrualAttempt = endpoint.accrual.onRequest(started);
     const policy = this.#r.policy;
-    const responseHeaders = [...this.#r.responseHeaders, "l5d-dst-client", client.name.show];
     let timedOut = false;
     let attemptTimer: NodeJS.Timeout | undefined;
     let released = false;
@@ -308,7 +323,6 @@ export class Exchange {
       client.release();
       if (attemptTimer !== undefined) clearTimeout(attemptTimer);
     };
-    const dropResponse = this.#ctx.clearContext ? (h: string) => h.startsWith("l5d-") : (h: string) => h.startsWith("l5d-dst-") || h === "l5d-reqid" || h === L5D_RETRYABLE;
 
     const abort = endpoint.send({
       method: this.#method,
@@ -325,7 +339,7 @@ export class Exchange {
         if (verdict === "success") endpoint.accrual.recordSuccess(accrualAttempt, now);
         else {
           endpoint.accrual.recordFailure(accrualAttempt, now);
-          this.#failed.add(endpoint.key);
+          (this.#failed ??= new Set()).add(endpoint.key);
         }
         if (this.#finished) return { deliver: false };
         if (verdict === "retryable-failure" && this.#mayRetry()) {
@@ -336,8 +350,12 @@ export class Exchange {
         this.#finished = true;
         this.#clearTimers();
         this.#record(status, verdict === "success");
-        const out = forwardResponseHeaders(upstream, dropResponse);
-        if (!this.#ctx.clearContext) out.push(...responseHeaders, "l5d-success-class", successClassHeader(verdict));
+        const clearContext = this.#ctx.clearContext;
+        const out = forwardResponseHeaders(upstream, clearContext ? responseDropUntrusted : responseDropTrusted);
+        if (!clearContext) {
+          for (const h of this.#r.responseHeaders) out.push(h);
+          out.push("l5d-dst-client", client.name.show, "l5d-success-class", successClassHeader(verdict));
+        }
         return { deliver: true, headers: out };
       },
       onDone: (outcome: AttemptOutcome) => {
@@ -354,7 +372,7 @@ export class Exchange {
         const kind = failureKind(outcome.error, outcome.requestSent, timedOut);
         client.stats.attempt(false);
         endpoint.accrual.recordFailure(accrualAttempt, now);
-        this.#failed.add(endpoint.key);
+        (this.#failed ??= new Set()).add(endpoint.key);
         const untouched = this.#body !== this.#req || !this.#req.readableDidRead;
         if (isRequeueable(kind) && untouched && this.#attempts < MAX_ATTEMPTS && client.policy.requeueBudget.tryWithdraw()) {
           // Nothing reached the backend: send it elsewhere at once, whatever the method.
