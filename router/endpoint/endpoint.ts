@@ -3,7 +3,7 @@
 // headers and body streamed up, response streamed back as it arrives,
 // with backpressure both ways. An upstream that breaks off mid-response
 // resets the downstream connection instead of ending it as if complete.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { Dispatcher, Pool as PoolType } from "undici";
 import type { Address } from "../../namer/namers/types.ts";
@@ -46,6 +46,123 @@ export interface Attempt {
   onResponse(status: number, headers: Readonly<Record<string, string | string[] | undefined>>): ResponseDecision;
   /** Called once, when the attempt is over (delivered, discarded or failed). */
   onDone(outcome: AttemptOutcome): void;
+}
+
+/** An attempt under way, as the tier above holds it. */
+export interface InFlight {
+  /** Stops the attempt (its outcome: this error), unless it is already over. */
+  abort(reason: Error): void;
+}
+
+/**
+ * One attempt on the wire: undici's handler for it (request sent, response
+ * head, body, end or error) and its handle. The endpoint's load lasts until
+ * the response is fully through, not just its head.
+ */
+class Forward implements Dispatcher.DispatchHandler, InFlight {
+  readonly #attempt: Attempt;
+  readonly #unload: () => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #abortReason: Error | undefined;
+  #done = false;
+  #released = false;
+  #delivering = false;
+  #requestSent = false;
+  #responseStarted = false;
+
+  constructor(attempt: Attempt, unload: () => void) {
+    this.#attempt = attempt;
+    this.#unload = unload;
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#unload();
+  }
+
+  #finish(outcome: AttemptOutcome): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (!this.#delivering) this.#release();
+    this.#attempt.onDone(outcome);
+  }
+
+  /** The dispatch itself threw: nothing was sent. */
+  failed(error: Error): void {
+    this.#finish({ kind: "error", error, requestSent: false, responseStarted: false });
+  }
+
+  abort(reason: Error): void {
+    this.#abortReason = reason;
+    const c = this.#controller;
+    if (c !== undefined && !c.aborted) c.abort(reason);
+    if (!this.#done) this.#finish({ kind: "error", error: reason, requestSent: this.#requestSent, responseStarted: this.#responseStarted });
+    this.#release();
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.#controller = c;
+    if (this.#abortReason !== undefined) c.abort(this.#abortReason);
+  }
+
+  onRequestSent(): void {
+    this.#requestSent = true;
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, status: number, upstream: IncomingHttpHeaders): void {
+    if (status < 200) return; // 1xx informational: the final head follows.
+    this.#responseStarted = true;
+    const headers = upstream as Record<string, string | string[] | undefined>;
+    const decision = this.#attempt.onResponse(status, headers);
+    if (!decision.deliver) {
+      // Discarded (to be retried): settle the attempt first, then stop reading it
+      // (undici reports the abort at once, and it must not count as a second outcome).
+      this.#finish({ kind: "response", status, headers });
+      c.abort(new Error("response discarded for a retry"));
+      return;
+    }
+    this.#delivering = true;
+    const res = this.#attempt.res;
+    try {
+      // Head and body (often one chunk, then the end) leave in one write.
+      res.cork();
+      res.writeHead(status, decision.headers);
+      process.nextTick(uncork, res);
+    } catch (e) {
+      // Invalid upstream header values must not crash the router.
+      c.abort(e as Error);
+      return;
+    }
+    this.#finish({ kind: "response", status, headers });
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#delivering) return;
+    if (!this.#attempt.res.write(chunk)) {
+      c.pause();
+      this.#attempt.res.once("drain", () => c.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#release();
+    if (this.#delivering) this.#attempt.res.end();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.#release();
+    if (this.#delivering) {
+      // Headers are out: the only honest thing left is to reset the downstream connection.
+      this.#attempt.res.destroy(error);
+      return;
+    }
+    this.#finish({ kind: "error", error, requestSent: this.#requestSent, responseStarted: this.#responseStarted });
+  }
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
 }
 
 export class Endpoint implements BalancedEndpoint {
@@ -95,106 +212,33 @@ export class Endpoint implements BalancedEndpoint {
     return this.#closed;
   }
 
-  /** Forwards one attempt. Returns an abort function (for timeouts and clients that leave). */
-  send(attempt: Attempt): (reason: Error) => void {
+  /** Forwards one attempt. Returns its handle, to abort it (timeouts, clients that leave). */
+  send(attempt: Attempt): InFlight {
     this.#pending++;
-    const res = attempt.res;
-    let controller: Dispatcher.DispatchController | undefined;
-    let abortReason: Error | undefined;
-    let done = false;
-    let released = false;
-    let delivering = false;
-    let requestSent = false;
-    let responseStarted = false;
-    // The load this endpoint carries lasts until the response is fully through, not just its head.
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      this.#pending--;
-    };
-    const finish = (outcome: AttemptOutcome): void => {
-      if (done) return;
-      done = true;
-      if (!delivering) release();
-      attempt.onDone(outcome);
-    };
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: (c) => {
-        controller = c;
-        if (abortReason !== undefined) c.abort(abortReason);
-      },
-      onRequestSent: () => {
-        requestSent = true;
-      },
-      onResponseStart: (c, status, headers) => {
-        if (status < 200) return; // 1xx informational: the final head follows.
-        responseStarted = true;
-        const decision = attempt.onResponse(status, headers as Record<string, string | string[] | undefined>);
-        if (!decision.deliver) {
-          // Discarded (to be retried): settle the attempt first, then stop reading it
-          // (undici reports the abort at once, and it must not count as a second outcome).
-          finish({ kind: "response", status, headers: headers as Record<string, string | string[] | undefined> });
-          c.abort(new Error("response discarded for a retry"));
-          return;
-        }
-        delivering = true;
-        try {
-          // Head and body (often one chunk, then the end) leave in one write.
-          res.cork();
-          res.writeHead(status, decision.headers);
-          process.nextTick(() => res.uncork());
-        } catch (e) {
-          // Invalid upstream header values must not crash the router.
-          c.abort(e as Error);
-          return;
-        }
-        finish({ kind: "response", status, headers: headers as Record<string, string | string[] | undefined> });
-      },
-      onResponseData: (c, chunk) => {
-        if (!delivering) return;
-        if (!res.write(chunk)) {
-          c.pause();
-          res.once("drain", () => c.resume());
-        }
-      },
-      onResponseEnd: () => {
-        release();
-        if (delivering) res.end();
-      },
-      onResponseError: (_c, error) => {
-        release();
-        if (delivering) {
-          // Headers are out: the only honest thing left is to reset the downstream connection.
-          res.destroy(error);
-          return;
-        }
-        finish({ kind: "error", error, requestSent, responseStarted });
-      },
-    };
-    const body = attempt.body;
+    const forward = new Forward(attempt, this.#unload);
     try {
       this.#pool.dispatch(
         {
           method: attempt.method,
           path: attempt.path,
           headers: attempt.headers,
-          body,
+          body: attempt.body,
           // Not replayable on a new connection once sent; the router decides about retries itself.
           idempotent: false,
           blocking: true,
         },
-        handler,
+        forward,
       );
     } catch (e) {
-      finish({ kind: "error", error: e as Error, requestSent: false, responseStarted: false });
+      forward.failed(e as Error);
     }
-    return (reason: Error) => {
-      abortReason = reason;
-      if (controller !== undefined && !controller.aborted) controller.abort(reason);
-      if (!done) finish({ kind: "error", error: reason, requestSent, responseStarted });
-      release();
-    };
+    return forward;
   }
+
+  /** One request off this endpoint's load (shared by its attempts, made once). */
+  readonly #unload = (): void => {
+    this.#pending--;
+  };
 
   /** Stops taking new work; in-flight requests finish (drained, not cut). */
   async close(): Promise<void> {

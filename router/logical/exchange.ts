@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dtab, NameTree, Path } from "../../dtab/index.ts";
 import type { Binding, BoundLeaf } from "../../namer/interpreter/interpreter.ts";
 import type { ConcreteClient } from "../concrete/client.ts";
-import type { AttemptOutcome, Endpoint } from "../endpoint/endpoint.ts";
+import type { AttemptOutcome, Endpoint, InFlight } from "../endpoint/endpoint.ts";
 import { RouterError } from "../errors.ts";
 import { forwardResponseHeaders } from "../http/edge.ts";
 import { respondError } from "../http/respond.ts";
@@ -159,7 +159,8 @@ export class Exchange {
   #attempts = 0;
   #retries = 0;
   #lastClient: string | undefined;
-  #abort: ((reason: Error) => void) | undefined;
+  /** The attempt under way, to abort when the client leaves or the deadline passes. */
+  #inFlight: InFlight | undefined;
   #finished = false;
   #timedOut = false;
   readonly #started = monotonicNow();
@@ -188,7 +189,7 @@ export class Exchange {
     this.#res.on("close", () => {
       if (this.#res.writableFinished) return;
       this.#finished = true;
-      this.#abort?.(new Error("the client went away"));
+      this.#inFlight?.abort(new Error("the client went away"));
       this.#clearTimers();
     });
     if (this.#deadline !== undefined) {
@@ -240,7 +241,7 @@ export class Exchange {
     this.#timedOut = true;
     const error = new RouterError("ROUTER_ERR_TIMEOUT", `${this.#r.name.show}: no response within the request's deadline (totalTimeoutMs or l5d-ctx-deadline)`);
     this.#fail(error);
-    this.#abort?.(error);
+    this.#inFlight?.abort(error);
   }
 
   #record(status: number, success: boolean, error?: string): void {
@@ -324,7 +325,7 @@ export class Exchange {
       if (attemptTimer !== undefined) clearTimeout(attemptTimer);
     };
 
-    const abort = endpoint.send({
+    const inFlight = endpoint.send({
       method: this.#method,
       path: this.#r.path,
       headers,
@@ -392,12 +393,12 @@ export class Exchange {
         else this.#fail(new RouterError("ROUTER_ERR_UPSTREAM", `${endpoint.key} failed for ${this.#r.name.show}: ${cause.message}`, { cause }));
       },
     });
-    this.#abort = abort;
+    this.#inFlight = inFlight;
     const attemptTimeout = client.policy.attemptTimeoutMs;
     if (attemptTimeout !== undefined) {
       attemptTimer = setTimeout(() => {
         timedOut = true;
-        abort(new AttemptTimeout(`no response within ${attemptTimeout} ms`));
+        inFlight.abort(new AttemptTimeout(`no response within ${attemptTimeout} ms`));
       }, attemptTimeout);
     }
   }
