@@ -15,6 +15,7 @@ import { stringify } from "yaml";
 import buildIfStale from "../test/support/global-setup.ts";
 import { eventually } from "../test/support/process.ts";
 import { freePort } from "../test/support/redis.ts";
+import { parseWrk, type WrkResult } from "./wrk.ts";
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -184,21 +185,6 @@ function peakRssMiB(pids: readonly number[]): number {
   return kb / 1024;
 }
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  errors: number;
-}
-
-function ms(text: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(text);
-  if (m === null) return NaN;
-  const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
-}
-
 function wrk(t: Target, connections: number, seconds: number, paced?: number): WrkResult {
   const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"];
   for (const [k, v] of Object.entries(t.headers)) args.push("-H", `${k}: ${v}`);
@@ -206,16 +192,9 @@ function wrk(t: Target, connections: number, seconds: number, paced?: number): W
   args.push(t.url);
   if (paced !== undefined) args.push("--", String((connections / paced) * 1000));
   const out = execFileSync("wrk", args, { encoding: "utf8" });
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  if (!/99%\s+\S+/.test(out)) console.error(`  wrk printed no latency distribution for ${t.name}; its output:\n${out}`);
-  const errors = [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0) + Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
-    p50: ms(/50%\s+(\S+)/.exec(out)?.[1] ?? ""),
-    p99: ms(/99%\s+(\S+)/.exec(out)?.[1] ?? ""),
-    requests,
-    errors,
-  };
+  const result = parseWrk(out);
+  if (Number.isNaN(result.p50) || Number.isNaN(result.p99)) console.error(`  wrk's latency distribution for ${t.name} could not be read (left out of the means); its output:\n${out}`);
+  return result;
 }
 
 interface Row {
