@@ -4,7 +4,8 @@
 // bundled undici (fetch, WebSocket, web streams): about 3 MB of heap and
 // 13 MB of resident memory in every router, for code it never runs. require
 // reads only the properties the code asks for. https (and tls behind it) is
-// loaded only when a URL asks for it.
+// loaded only when a URL asks for it. getText is the small GET the router
+// needs (the global fetch would load that bundled undici too).
 import type * as Http from "node:http";
 import type * as Https from "node:https";
 import { createRequire } from "node:module";
@@ -21,4 +22,28 @@ function https(): typeof Https {
 /** The module for a URL's scheme ("https:" or anything else: http). */
 export function forScheme(protocol: string): typeof Http | typeof Https {
   return protocol === "https:" ? https() : http;
+}
+
+export interface TextResponse {
+  readonly status: number;
+  readonly headers: Http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A GET of `url`: its status, headers and body as text. Rejects on a network error, an abort, or a body cut short. */
+export function getText(url: string, options: { readonly headers?: Readonly<Record<string, string>>; readonly signal?: AbortSignal } = {}): Promise<TextResponse> {
+  return new Promise((resolve, reject) => {
+    const request = forScheme(new URL(url).protocol).get(url, { headers: { ...options.headers }, ...(options.signal === undefined ? {} : { signal: options.signal }) }, (res) => {
+      res.setEncoding("utf8");
+      let body = "";
+      res.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on("close", () => {
+        if (!res.complete) reject(new Error(`the response from ${url} was cut short`));
+      });
+    });
+    request.on("error", reject);
+  });
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Dtab, DtabError, Path } from "../dtab/index.ts";
 import { createAdminApp, registerAdminBase, serveCommonFiles, serveFiles } from "../lib/admin.ts";
 import type { Logger } from "../lib/log.ts";
+import { getText } from "../lib/node-http.ts";
 import type { RouterConfig } from "./config.ts";
 import type { HttpRouter } from "./http-router.ts";
 import { LocalInterpreter } from "./interpreter.ts";
@@ -61,10 +62,10 @@ async function dtabChain(router: HttpRouter, config: RouterConfig | undefined): 
   }
   const interpreter = { kind: rc.interpreter.kind, namespace, namer: base };
   try {
-    const res = await fetch(`${base}/api/1/dtabs/${encodeURIComponent(namespace)}`, { headers: { accept: "application/dtab" }, signal: AbortSignal.timeout(NAMER_FETCH_TIMEOUT_MS) });
-    const body = (await res.text()).trim();
-    if (!res.ok) return { interpreter, chain: [{ source, dtab: "", error: `the namer answered ${res.status}: ${body.slice(0, 300)}` }, routerLink] };
-    return { interpreter, chain: [{ source, dtab: body, version: (res.headers.get("etag") ?? "").replace(/"/g, "") }, routerLink] };
+    const res = await getText(`${base}/api/1/dtabs/${encodeURIComponent(namespace)}`, { headers: { accept: "application/dtab" }, signal: AbortSignal.timeout(NAMER_FETCH_TIMEOUT_MS) });
+    const body = res.body.trim();
+    if (res.status < 200 || res.status > 299) return { interpreter, chain: [{ source, dtab: "", error: `the namer answered ${res.status}: ${body.slice(0, 300)}` }, routerLink] };
+    return { interpreter, chain: [{ source, dtab: body, version: (res.headers.etag ?? "").replace(/"/g, "") }, routerLink] };
   } catch (e) {
     return { interpreter, chain: [{ source, dtab: "", error: `the namer could not be reached: ${(e as Error).message}` }, routerLink] };
   }

@@ -4,7 +4,7 @@
 // listeners drained, clients closed).
 import { Dtab, Path, type DelegateJson } from "../dtab/index.ts";
 import type { Logger } from "../lib/log.ts";
-import { forScheme } from "../lib/node-http.ts";
+import { getText } from "../lib/node-http.ts";
 import { RemoteNameInterpreter } from "../namer/client/index.ts";
 import { createDiscoveryNamers, type DiscoveryNamer } from "../namer/namers/index.ts";
 import { buildRouterAdmin } from "./admin.ts";
@@ -43,17 +43,6 @@ export interface RunningRouter {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The status a GET of `url` answers with (node:http: the global fetch would load a second copy of undici). */
-function probeStatus(url: string, signal: AbortSignal): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = forScheme(new URL(url).protocol).get(url, { signal }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", reject);
-  });
-}
-
 function labelOf(rc: HttpRouterConfig): string {
   return rc.label ?? rc.protocol;
 }
@@ -81,7 +70,7 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
   void (async () => {
     while (!reached && !probe.signal.aborted) {
       try {
-        reached = (await probeStatus(`${base}/api/1/dtabs`, AbortSignal.any([probe.signal, AbortSignal.timeout(2_000)]))) < 500;
+        reached = (await getText(`${base}/api/1/dtabs`, { signal: AbortSignal.any([probe.signal, AbortSignal.timeout(2_000)]) })).status < 500;
       } catch {
         // Not there yet.
       }
@@ -94,9 +83,9 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
     // The namer explains with its namespace's dtab ++ what the router adds.
     explain: async (path, local) => {
       const url = `${base}/api/1/delegate/${encodeURIComponent(config.namespace)}?path=${encodeURIComponent(path.show)}&dtab=${encodeURIComponent(local.show)}`;
-      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      if (!res.ok) throw new RangeError(`the namer answered ${res.status}: ${(await res.text()).trim()}`);
-      return (await res.json()) as DelegateJson;
+      const res = await getText(url, { signal: AbortSignal.timeout(5_000) });
+      if (res.status < 200 || res.status > 299) throw new RangeError(`the namer answered ${res.status}: ${res.body.trim()}`);
+      return JSON.parse(res.body) as DelegateJson;
     },
     close: async () => {
       probe.abort();

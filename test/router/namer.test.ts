@@ -86,6 +86,21 @@ describe("routers on a namer", () => {
     expect(r.headers["l5d-dst-client"]).toBe("/#/io.l5d.fs/web-v1");
   });
 
+  it("explains names through the namer, and shows its namespace's dtab with the version, on the admin", async () => {
+    const admin = router.adminUrl;
+    expect((await fetch(`${admin}/ready`)).status).toBe(200);
+    const explained = await fetch(`${admin}/delegator.json?path=/svc/web`);
+    expect(explained.status).toBe(200);
+    const tree = JSON.stringify(await explained.json());
+    expect(tree).toContain("/svc/web-v1");
+    expect(tree).toContain("/#/io.l5d.fs/web-v1");
+    const routers = (await (await fetch(`${admin}/admin/routers.json`)).json()) as { label: string; chain: { source: string; dtab: string; version?: string; error?: string }[] }[];
+    const chain = routers.find((r) => r.label === "out")?.chain ?? [];
+    expect(chain[0]).toMatchObject({ source: "namer namespace default", dtab: "/svc=>/#/io.l5d.fs;/svc/web=>/svc/web-v1" });
+    expect(chain[0]?.version).toMatch(/^\d+$/);
+    expect(chain[0]?.error).toBeUndefined();
+  });
+
   it("re-routes live when namerctl changes the dtab, with no failed request", async () => {
     const results: { status: number; backend: string }[] = [];
     let running = true;
