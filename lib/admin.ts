@@ -41,13 +41,22 @@ export function isLoopback(ip: string | undefined): boolean {
   return a === "::1" || a.startsWith("127.");
 }
 
+/** The token of the request's `Authorization: Bearer <token>`, if it has one. */
+export function presentedBearer(request: FastifyRequest): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+}
+
+/** A secret's SHA-256, the form tokens are compared in (equal length, so in constant time). */
+export function tokenDigest(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
+}
+
 /** Whether the request carries `Authorization: Bearer <token>` with this token (constant time). */
 export function bearerMatches(request: FastifyRequest, token: string | undefined): boolean {
   if (token === undefined || token === "") return false;
-  const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+  const presented = presentedBearer(request);
   if (presented === undefined) return false;
-  const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
-  return timingSafeEqual(digest(presented), digest(token));
+  return timingSafeEqual(tokenDigest(presented), tokenDigest(token));
 }
 
 /** The host name of a Host header value ("127.0.0.1:9990" → "127.0.0.1", "[::1]:9990" → "::1"). */

@@ -1,9 +1,10 @@
 // Who may write: bearer tokens from the interface's config, compared in
 // constant time; with no tokens configured, only loopback clients. The
 // result names the writer for history and audit, never the secret itself.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { FastifyRequest } from "fastify";
+import { isLoopback, presentedBearer, tokenDigest } from "../../lib/admin.ts";
 import { NamerError } from "../errors.ts";
 import type { WriteTokenConfig } from "../config.ts";
 
@@ -15,14 +16,12 @@ interface Token {
 /** Optional header namerctl sends with the operator's user name, recorded as part of the actor. */
 export const USER_HEADER = "x-meshd-user";
 
-const digest = (secret: string): Buffer => createHash("sha256").update(secret, "utf8").digest();
-
 /** Resolves configured tokens (reading token files) into digests; secrets are not kept in clear. */
 export async function loadWriteTokens(configured: readonly WriteTokenConfig[] | undefined): Promise<readonly Token[]> {
   const tokens: Token[] = [];
   for (const [i, t] of (configured ?? []).entries()) {
-    if (typeof t === "string") tokens.push({ name: `token-${i + 1}`, digest: digest(t) });
-    else if ("token" in t) tokens.push({ name: t.name, digest: digest(t.token) });
+    if (typeof t === "string") tokens.push({ name: `token-${i + 1}`, digest: tokenDigest(t) });
+    else if ("token" in t) tokens.push({ name: t.name, digest: tokenDigest(t.token) });
     else {
       let secret: string;
       try {
@@ -31,16 +30,10 @@ export async function loadWriteTokens(configured: readonly WriteTokenConfig[] | 
         throw new Error(`write token "${t.name}": cannot read ${t.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
       }
       if (secret === "") throw new Error(`write token "${t.name}": ${t.file} is empty`);
-      tokens.push({ name: t.name, digest: digest(secret) });
+      tokens.push({ name: t.name, digest: tokenDigest(secret) });
     }
   }
   return tokens;
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const a = address.startsWith("::ffff:") ? address.slice(7) : address;
-  return a === "::1" || a.startsWith("127.");
 }
 
 function userOf(request: FastifyRequest): string | undefined {
@@ -51,9 +44,9 @@ function userOf(request: FastifyRequest): string | undefined {
 
 /** The token the request's bearer is, undefined if none of them, null without a bearer. */
 function presentedToken(request: FastifyRequest, tokens: readonly Token[]): Token | undefined | null {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-  if (match === null) return null;
-  const presented = digest(match[1] as string);
+  const bearer = presentedBearer(request);
+  if (bearer === undefined) return null;
+  const presented = tokenDigest(bearer);
   let found: Token | undefined;
   // Compare against every token so timing does not reveal which one (or whether any) matched.
   for (const t of tokens) if (timingSafeEqual(t.digest, presented) && found === undefined) found = t;
