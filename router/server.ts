@@ -19,8 +19,10 @@ export interface ListenerOptions {
   readonly logger: Logger;
 }
 
-function contextOf(options: ListenerOptions, clearContext: boolean): ServerContext {
-  return { label: options.router.label, server: `${options.config.ip}:${options.config.port}`, clearContext };
+/** What the router is told about a listener. Clients on other hosts are untrusted unless the config says otherwise. */
+function contextOf(options: ListenerOptions): ServerContext {
+  const { config } = options;
+  return { label: options.router.label, server: `${config.ip}:${config.port}`, clearContext: config.clearContext ?? !isLoopback(config.ip) };
 }
 
 function isLoopback(ip: string): boolean {
@@ -30,7 +32,6 @@ function isLoopback(ip: string): boolean {
 export class Listener {
   readonly server: Server;
   #options: ListenerOptions;
-  #clearContext: boolean;
   /** What the router is told about this listener, made once (not per request). */
   #context: ServerContext;
   #inFlight = 0;
@@ -43,9 +44,7 @@ export class Listener {
   constructor(options: ListenerOptions) {
     this.#options = options;
     const { config } = options;
-    // Clients on other hosts are untrusted unless the config says otherwise.
-    this.#clearContext = config.clearContext ?? !isLoopback(config.ip);
-    this.#context = contextOf(options, this.#clearContext);
+    this.#context = contextOf(options);
     this.server = http.createServer(
       {
         maxHeaderSize: options.maxHeadersKB * 1024,
@@ -68,15 +67,14 @@ export class Listener {
    */
   update(options: ListenerOptions): void {
     this.#options = options;
-    this.#clearContext = options.config.clearContext ?? !isLoopback(options.config.ip);
-    this.#context = contextOf(options, this.#clearContext);
+    this.#context = contextOf(options);
     this.server.headersTimeout = options.config.headersTimeoutMs;
     this.server.keepAliveTimeout = options.config.keepAliveTimeoutMs;
     this.server.maxHeadersCount = options.maxHeaders;
   }
 
   get clearContext(): boolean {
-    return this.#clearContext;
+    return this.#context.clearContext;
   }
 
   get inFlight(): number {
@@ -88,12 +86,12 @@ export class Listener {
     res.strictContentLength = true;
     if (this.#draining) {
       res.shouldKeepAlive = false;
-      respondError(res, new RouterError("ROUTER_ERR_SHUTTING_DOWN", "the router is shutting down"), { clearContext: this.#clearContext });
+      respondError(res, new RouterError("ROUTER_ERR_SHUTTING_DOWN", "the router is shutting down"), { clearContext: this.#context.clearContext });
       return;
     }
     const max = this.#options.config.maxConcurrentRequests;
     if (max !== undefined && this.#inFlight >= max) {
-      respondError(res, new RouterError("ROUTER_ERR_OVERLOADED", `more than ${max} requests in flight on this server`), { clearContext: this.#clearContext });
+      respondError(res, new RouterError("ROUTER_ERR_OVERLOADED", `more than ${max} requests in flight on this server`), { clearContext: this.#context.clearContext });
       return;
     }
     this.#inFlight++;
