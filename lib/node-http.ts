@@ -26,6 +26,8 @@ export function forScheme(protocol: string): typeof Http | typeof Https {
 
 export interface TextResponse {
   readonly status: number;
+  /** A 2xx status. */
+  readonly ok: boolean;
   readonly headers: Http.IncomingHttpHeaders;
   readonly body: string;
 }
@@ -39,7 +41,10 @@ export function getText(url: string, options: { readonly headers?: Readonly<Reco
       res.on("data", (chunk: string) => {
         body += chunk;
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on("end", () => {
+        const status = res.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status <= 299, headers: res.headers, body });
+      });
       res.on("close", () => {
         if (!res.complete) reject(new Error(`the response from ${url} was cut short`));
       });

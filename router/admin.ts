@@ -64,7 +64,7 @@ async function dtabChain(router: HttpRouter, config: RouterConfig | undefined): 
   try {
     const res = await getText(`${base}/api/1/dtabs/${encodeURIComponent(namespace)}`, { headers: { accept: "application/dtab" }, signal: AbortSignal.timeout(NAMER_FETCH_TIMEOUT_MS) });
     const body = res.body.trim();
-    if (res.status < 200 || res.status > 299) return { interpreter, chain: [{ source, dtab: "", error: `the namer answered ${res.status}: ${body.slice(0, 300)}` }, routerLink] };
+    if (!res.ok) return { interpreter, chain: [{ source, dtab: "", error: `the namer answered ${res.status}: ${body.slice(0, 300)}` }, routerLink] };
     return { interpreter, chain: [{ source, dtab: body, version: (res.headers.etag ?? "").replace(/"/g, "") }, routerLink] };
   } catch (e) {
     return { interpreter, chain: [{ source, dtab: "", error: `the namer could not be reached: ${(e as Error).message}` }, routerLink] };

@@ -84,7 +84,7 @@ function buildInterpreter(rc: HttpRouterConfig, namers: readonly DiscoveryNamer[
     explain: async (path, local) => {
       const url = `${base}/api/1/delegate/${encodeURIComponent(config.namespace)}?path=${encodeURIComponent(path.show)}&dtab=${encodeURIComponent(local.show)}`;
       const res = await getText(url, { signal: AbortSignal.timeout(5_000) });
-      if (res.status < 200 || res.status > 299) throw new RangeError(`the namer answered ${res.status}: ${res.body.trim()}`);
+      if (!res.ok) throw new RangeError(`the namer answered ${res.status}: ${res.body.trim()}`);
       return JSON.parse(res.body) as DelegateJson;
     },
     close: async () => {
