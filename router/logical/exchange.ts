@@ -201,17 +201,8 @@ export class Exchange {
       return;
     }
     const delay = faults?.delay !== undefined && this.#ctx.random() * 100 < faults.delay.percent ? faults.delay.ms : 0;
-    const hasRequestBody = hasBody(this.#req);
-    if (!hasRequestBody && delay === 0) {
-      this.#attempt();
-      return;
-    }
-    const go = (): void => {
-      if (delay > 0) setTimeout(() => this.#attempt(), delay);
-      else this.#attempt();
-    };
-    if (!hasRequestBody) {
-      go();
+    if (!hasBody(this.#req)) {
+      this.#begin(delay);
       return;
     }
     const length = Number(this.#req.headers["content-length"]);
@@ -220,7 +211,7 @@ export class Exchange {
       readBody(this.#req, length).then(
         (body) => {
           this.#body = body ?? null;
-          go();
+          this.#begin(delay);
         },
         (e: unknown) => this.#fail(e),
       );
@@ -228,7 +219,13 @@ export class Exchange {
     }
     this.#body = this.#req;
     this.#replayable = false;
-    go();
+    this.#begin(delay);
+  }
+
+  /** The first attempt, after the injected delay if there is one. */
+  #begin(delay: number): void {
+    if (delay > 0) setTimeout(() => this.#attempt(), delay);
+    else this.#attempt();
   }
 
   #clearTimers(): void {
