@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --no-maglev
+#!/usr/bin/env -S node --max-semi-space-size=4 --no-maglev
 // `meshd`: run a router or a namer, validate configs, try dtabs offline.
 // The flags: the first caps V8's young generation at 2 × 8 MiB (left alone,
 // a busy router grows it to 128 MiB of resident memory for no measurable
