@@ -1,9 +1,9 @@
 // Benchmark: the router as a keep-alive reverse proxy, side by side with
 // the references measured in the same run — the backend directly, nginx and
-// haproxy (one worker each) — under wrk: saturation at fixed connections
-// (rps, p50/p99) and a paced ~1,000 req/s run (added p99 over direct), with
-// each proxy's CPU µs per request and peak RSS. Loopback only; it stops
-// everything it started.
+// haproxy (one worker each), and a naive undici proxy (the Node floor) —
+// under wrk: saturation at fixed connections (rps, p50/p99) and a paced
+// ~1,000 req/s run (added p99 over direct), with each proxy's CPU µs per
+// request and peak RSS. Loopback only; it stops everything it started.
 // Run: npm run bench:proxy   [--duration 10] [--connections 50] [--rounds 1] [--rate 1000] [--node-flags "--max-semi-space-size=4"]
 // (the router runs with the Node flags on bin/meshd.js's #! line unless --node-flags is given; "" for none)
 // Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx haproxy).
@@ -142,6 +142,35 @@ const haproxy = start("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"]);
 await waitHttp(`http://127.0.0.1:${haproxyPort}/`);
 targets.push({ name: "haproxy (1 thread)", url: `http://127.0.0.1:${haproxyPort}/`, headers: {}, pids: () => [haproxy.pid as number] });
 
+// The Node floor: node:http in front of one undici Pool (the module meshd's
+// endpoints use), with no routing, balancing, retries or metrics. It runs with
+// the router's Node flags, so the gap between the two rows is what meshd's
+// features cost, and the gap to nginx what Node costs.
+const NAIVE = `
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+const [port, upstream, project] = process.argv.slice(2);
+const Pool = createRequire(project)("undici/lib/dispatcher/pool.js");
+const pool = new Pool(upstream, { pipelining: 1 });
+const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);
+createServer((req, res) => {
+  const headers = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (!hopByHop.has(req.rawHeaders[i].toLowerCase())) headers.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  const body = req.method === "GET" || req.method === "HEAD" ? null : req;
+  pool.dispatch({ method: req.method, path: req.url, headers, body }, {
+    onRequestStart() {},
+    onResponseStart(_c, status, h) {
+      const out = [];
+      for (const k in h) if (!hopByHop.has(k)) out.push(k, h[k]);
+      res.writeHead(status, out);
+    },
+    onResponseData(_c, chunk) { res.write(chunk); },
+    onResponseEnd() { res.end(); },
+    onResponseError(_c, err) { if (res.headersSent) res.destroy(err); else res.writeHead(502).end(); },
+  });
+}).listen(Number(port), "127.0.0.1");
+`;
+
 // meshd: a router with one route; p2c, failure accrual and the retry budget armed as by default.
 const routerPort = await freePort();
 const adminPort = await freePort();
@@ -159,6 +188,12 @@ buildIfStale();
 const shebangFlags = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(MESHD_BIN, "utf8"))?.[1] ?? "").trim();
 const flagsArg = process.argv.includes("--node-flags") ? (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "") : shebangFlags;
 const nodeFlags = flagsArg.split(" ").filter((f) => f !== "");
+const naivePort = await freePort();
+writeFileSync(join(dir, "naive-proxy.mjs"), NAIVE);
+const naive = start(process.execPath, [...nodeFlags, join(dir, "naive-proxy.mjs"), String(naivePort), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname]);
+await waitHttp(`http://127.0.0.1:${naivePort}/`);
+targets.push({ name: "naive undici proxy", url: `http://127.0.0.1:${naivePort}/`, headers: {}, pids: () => [naive.pid as number] });
+
 const router = spawn(process.execPath, [...nodeFlags, MESHD_BIN, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(router);
 await waitHttp(`http://127.0.0.1:${routerPort}/`);
@@ -258,7 +293,12 @@ console.log(`meshd proxy benchmark (node ${process.version}${nodeFlags.length > 
 console.log(line(header));
 for (const r of table) console.log(line(r));
 const meshd = rows.get("meshd router") as Row;
+const naiveRow = rows.get("naive undici proxy") as Row;
+const added = (r: Row): number => mean(r.pacedP99) - mean(direct.pacedP99);
 console.log(
-  `targets: throughput ≥ 0.40× nginx → ${(mean(meshd.rps) / mean(nginxRow.rps)).toFixed(2)}×; added p99 at ${RATE}/s ≤ 1 ms → +${(mean(meshd.pacedP99) - mean(direct.pacedP99)).toFixed(3)} ms; peak RSS ≤ 100 MB → ${peakRssMiB([router.pid as number]).toFixed(1)} MiB`,
+  `targets: throughput ≥ 0.40× nginx → ${(mean(meshd.rps) / mean(nginxRow.rps)).toFixed(2)}×; added p99 at ${RATE}/s ≤ 1 ms → +${added(meshd).toFixed(3)} ms; peak RSS ≤ 100 MB → ${peakRssMiB([router.pid as number]).toFixed(1)} MiB`,
+);
+console.log(
+  `against the naive undici proxy (the Node floor): throughput ${(mean(meshd.rps) / mean(naiveRow.rps)).toFixed(2)}×, added p99 ${(added(meshd) / added(naiveRow)).toFixed(2)}×, peak RSS ${(peakRssMiB([router.pid as number]) - peakRssMiB([naive.pid as number])).toFixed(1)} MiB more`,
 );
 stopAll();
