@@ -1,5 +1,6 @@
 // The namer's Prometheus metrics, on its admin port at /metrics.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectProcessMetrics } from "../lib/process-metrics.ts";
 import type { DtabStore } from "./store/types.ts";
 
 export interface NamerMetrics {
@@ -12,7 +13,7 @@ export interface NamerMetrics {
 
 export function createNamerMetrics(store: DtabStore): NamerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const metrics: NamerMetrics = {
     registry,
     requests: new Counter({ name: "namer_http_requests_total", help: "API requests by route and status", labelNames: ["method", "route", "status"], registers: [registry] }),

@@ -5,7 +5,8 @@
 // prom-client reads when scraped), so the request path only bumps fields;
 // the number of distinct services and clients shown is capped, the rest
 // counted together as "other".
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectProcessMetrics } from "../../lib/process-metrics.ts";
 
 /** Latency buckets (seconds): sub-millisecond to 10 s, for p50/p99 estimates. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -176,7 +177,7 @@ export class RouterMetrics {
   #sinks: readonly MetricsSink[] = [];
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry);
     const registry = this.registry;
     this.#requests = new CounterCells(registry, { name: "rt_requests_total", help: "Requests finished, by router, service, server and status class", labelNames: ["rt", "service", "server", "status_class"] });
     this.#success = new CounterCells(registry, { name: "rt_service_success_total", help: "Requests the response classifier called a success", labelNames: ["rt", "service"] });

@@ -10,12 +10,15 @@ import { Backend } from "../support/backend.ts";
 import { get, send } from "../support/http.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 
-/** Parses Prometheus text exposition: every sample line must be `name{labels} value`. */
+/**
+ * Parses Prometheus text exposition: every sample line must be `name{labels} value`.
+ * Values are Go floats, whose NaN and Inf Prometheus reads in any case (prom-client writes `Nan`).
+ */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|[Nn][Aa][Nn]|[+-][Ii][Nn][Ff])$/.exec(line);
     if (m === null) throw new Error(`not a Prometheus sample line: ${line}`);
     samples.set(`${m[1]}${m[2] ?? ""}`, Number(m[3]));
   }

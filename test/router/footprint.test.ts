@@ -1,10 +1,16 @@
-// What a router process loads: an ESM import of node:http reads its lazy
-// `WebSocket` export, which loads Node's bundled undici (about 3 MB of heap
-// and 13 MB resident). lib/node-http.ts takes http through require instead;
-// this fails if anything on the router's path imports it the ESM way again.
+// What a router process costs when it has nothing to do.
+// - What it loads: an ESM import of node:http reads its lazy `WebSocket`
+//   export, which loads Node's bundled undici (about 3 MB of heap and 13 MB
+//   resident). lib/node-http.ts takes http through require instead; this
+//   fails if anything on the router's path imports it the ESM way again.
+// - How often it wakes: an idle router's event loop should sleep, not tick
+//   100 times a second (prom-client's default event-loop monitor did).
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { startRouterProcess } from "../support/router.ts";
 
 const main = fileURLToPath(new URL("../../router/main.ts", import.meta.url));
 
@@ -24,4 +30,30 @@ describe("the router's footprint", () => {
     const loaded = loadedBuiltins("node:http");
     expect(loaded.some((m) => m.includes("internal/deps/undici"))).toBe(true);
   });
+});
+
+/** Times the process's main thread went to sleep of its own accord (/proc: the thread group leader's count). */
+function voluntarySwitches(pid: number): number {
+  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (m === null) throw new Error(`no voluntary_ctxt_switches for ${pid}`);
+  return Number(m[1]);
+}
+
+describe("an idle router process", () => {
+  it("wakes its event loop a few times a second, not a hundred", async () => {
+    const router = await startRouterProcess({ routers: [{ protocol: "http", dtab: "/svc => /$/inet/127.0.0.1/9", servers: [{}] }] });
+    try {
+      const pid = router.process.child.pid as number;
+      await sleep(1_000); // past start-up work (compilation, the first GCs)
+      const before = voluntarySwitches(pid);
+      await sleep(3_000);
+      const perSecond = (voluntarySwitches(pid) - before) / 3;
+      // The lag monitor accounts for 1000 / EVENT_LOOP_SAMPLE_MS (10) a second, the rest of an idle router for a few more;
+      // prom-client's default monitor alone made 100.
+      expect(perSecond).toBeGreaterThan(0);
+      expect(perSecond).toBeLessThan(40);
+    } finally {
+      await router.stop();
+    }
+  }, 30_000);
 });
