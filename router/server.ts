@@ -59,6 +59,7 @@ export class Listener {
     // Node drops header lines past this silently; the edge check answers 431 when it is reached.
     this.server.maxHeadersCount = options.maxHeaders;
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket));
+    this.server.on("connect", (req: IncomingMessage, socket: Socket) => this.#onConnect(req, socket));
   }
 
   /**
@@ -96,6 +97,23 @@ export class Listener {
     }
     this.#inFlight++;
     res.on("close", this.#closed);
+    this.#options.router.handle(req, res, this.#context);
+  }
+
+  /**
+   * CONNECT (a client with https_proxy pointed here asking for a tunnel).
+   * Node hands it to a 'connect' listener and, without one, drops the
+   * connection without a word. The router refuses it as it refuses any
+   * request it cannot route (400 with l5d-err, counted and logged), then
+   * closes the connection.
+   */
+  #onConnect(req: IncomingMessage, socket: Socket): void {
+    // Node has taken its own listeners off the socket: a client that resets it must not crash the router.
+    socket.on("error", () => socket.destroy());
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once("finish", () => socket.end());
     this.#options.router.handle(req, res, this.#context);
   }
 

@@ -210,6 +210,29 @@ describe("router, default interpreter over io.l5d.fs", () => {
     expect((await get(url, "web")).status).toBe(200);
   });
 
+  it("refuses a CONNECT tunnel with 400 and l5d-err, then closes the connection", async () => {
+    const port = Number(new URL(url).port);
+    const out = await raw(port, "CONNECT web:443 HTTP/1.1\r\nHost: web:443\r\n\r\n", /CONNECT tunnels are not supported\n$/);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(out).toMatch(/\r\nl5d-err: CONNECT tunnels are not supported\r\n/);
+    expect(out).toMatch(/\r\nconnection: close\r\n/i);
+    // Nothing was sent on: the backend saw no request for it.
+    expect(web.seen.some((r) => r.method === "CONNECT")).toBe(false);
+    // A client that resets the connection instead of reading the answer (as curl does) leaves the router serving.
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.write("CONNECT web:443 HTTP/1.1\r\nHost: web:443\r\n\r\n");
+        setTimeout(() => {
+          socket.resetAndDestroy();
+          resolve();
+        }, 20);
+      });
+      socket.on("error", reject);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await get(url, "web")).status).toBe(200);
+  });
+
   it("answers a malformed request after a pipelined response that was still in flight", async () => {
     web.mode = { kind: "ok" };
     const port = Number(new URL(url).port);
