@@ -136,9 +136,25 @@ export class Listener {
     };
     // Node has no public way to ask for the response in progress on a socket.
     const inProgress = (socket as unknown as { _httpMessage?: ServerResponse })._httpMessage;
-    if (inProgress !== undefined && inProgress !== null && !inProgress.writableFinished) inProgress.once("finish", reply);
-    else reply();
+    if (inProgress !== undefined && inProgress !== null && !inProgress.writableFinished) {
+      if (inProgress.req.complete) inProgress.once("finish", reply);
+      else this.#refuseBody(err, inProgress, socket);
+    } else reply();
     this.#options.logger.debug({ code: err.code, status }, "malformed request refused");
+  }
+
+  /**
+   * The error is in the body of the request being answered (a bad chunk, a
+   * transfer coding Node cannot read): nothing more of it will arrive, so
+   * the upstream attempt is stopped (through the response's 'close') and
+   * the client told 400 if no response has started, then the connection
+   * is closed.
+   */
+  #refuseBody(err: NodeJS.ErrnoException, res: ServerResponse, socket: Socket): void {
+    res.shouldKeepAlive = false;
+    res.once("finish", () => socket.destroy());
+    if (res.headersSent) socket.destroy();
+    else respondError(res, new RouterError("ROUTER_ERR_BAD_REQUEST", `malformed request body (${err.code ?? err.message})`), { clearContext: this.#context.clearContext });
   }
 
   async listen(): Promise<string> {

@@ -67,7 +67,9 @@ export function checkRequest(req: IncomingMessage, maxHeaders: number): RequestT
   let url = req.url ?? "/";
   const hash = url.indexOf("#");
   if (hash >= 0) url = url.slice(0, hash);
-  if (url.startsWith("/") || url === "*") {
+  // OPTIONS * asks about a server, not a resource; the upstream client can only send paths.
+  if (url === "*") throw new RouterError("ROUTER_ERR_BAD_REQUEST", "the asterisk request target (OPTIONS *) cannot be forwarded");
+  if (url.startsWith("/")) {
     if (host === undefined || host === "") {
       if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return { authority: "", path: url, absolute: false };
       throw new RouterError("ROUTER_ERR_BAD_REQUEST", "missing Host header");

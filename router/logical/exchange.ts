@@ -185,9 +185,10 @@ export class Exchange {
       return;
     }
     policy.budget.deposit();
-    // A response emits 'close' once, whether answered or cut short.
+    // A response emits 'close' once, whether answered or cut short. Answered by
+    // someone else (the listener refusing a malformed body) counts as cut short.
     this.#res.on("close", () => {
-      if (this.#res.writableFinished) return;
+      if (this.#finished && this.#res.writableFinished) return;
       this.#finished = true;
       this.#inFlight?.abort(new Error("the client went away"));
       this.#clearTimers();

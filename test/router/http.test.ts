@@ -233,6 +233,39 @@ describe("router, default interpreter over io.l5d.fs", () => {
     expect((await get(url, "web")).status).toBe(200);
   });
 
+  it("refuses OPTIONS * and malformed request bodies with 400 at once, without counting them against the endpoint", async () => {
+    const port = Number(new URL(url).port);
+    /** A series of web's client from the router's /metrics (0 when not shown yet). */
+    const webClient = async (metric: string, labels = ""): Promise<number> => {
+      const text = await (await fetch(`${router.adminUrl}/metrics`)).text();
+      const series = `${metric}{rt="out",client="/#/io.l5d.fs/web"${labels}} `;
+      const line = text.split("\n").find((l) => l.startsWith(series));
+      return line === undefined ? 0 : Number(line.slice(series.length));
+    };
+    const webFailures = (): Promise<number> => webClient("rt_client_requests_total", ',result="failure"');
+    const before = await webFailures();
+    // More than failure accrual's 5 consecutive failures, had they reached the endpoint's account.
+    for (let i = 0; i < 6; i++) {
+      const star = await raw(port, "OPTIONS * HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n");
+      expect(star).toMatch(/^HTTP\/1\.1 400 /);
+      expect(star).toContain("l5d-err: the asterisk request target (OPTIONS *) cannot be forwarded\r\n");
+      // Node reads these headers, starts the request, then fails on the body: the router must not wait for the rest.
+      for (const [framing, code] of [
+        ["Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", "HPE_INVALID_CHUNK_SIZE"],
+        ["Transfer-Encoding: identity\r\n\r\n", "HPE_INVALID_TRANSFER_ENCODING"],
+      ]) {
+        const out = await raw(port, `POST /upload HTTP/1.1\r\nHost: web\r\n${framing}`, /\r\n\r\nmalformed request body \(.*\)\n$/);
+        expect(out).toMatch(/^HTTP\/1\.1 400 /);
+        expect(out).toContain(`l5d-err: malformed request body (${code})\r\n`);
+        expect(out).toMatch(/\r\nconnection: close\r\n/i);
+      }
+    }
+    expect(await webFailures()).toBe(before);
+    // Nor is anything left waiting upstream for the rest of a body that will never come.
+    await eventually(async () => ((await webClient("rt_client_pending")) === 0 ? true : undefined), 5_000, "web's attempts to end");
+    expect((await get(url, "web")).status).toBe(200);
+  });
+
   it("answers a malformed request after a pipelined response that was still in flight", async () => {
     web.mode = { kind: "ok" };
     const port = Number(new URL(url).port);
