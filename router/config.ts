@@ -238,14 +238,18 @@ const httpRouter = z.strictObject({
   bindingTimeoutMs: positiveInt.default(10_000),
   bindingCache: z
     .strictObject({
-      paths: positiveInt.optional(),
+      /** Logical names (per local dtab) bound at once; past it the least recently used is dropped. */
+      paths: positiveInt.default(1000),
+      /** Accepted for Linkerd compatibility: `paths` bounds bindings. */
       trees: positiveInt.optional(),
+      /** Accepted for Linkerd compatibility: `paths` bounds bindings. */
       bounds: positiveInt.optional(),
-      clients: positiveInt.optional(),
+      /** Concrete clients (bound names) held at once; past it the least recently used is drained and dropped. */
+      clients: positiveInt.default(1000),
       /** Unused bindings and clients are dropped after this long (s). */
       idleTtlSecs: positiveInt.default(600),
     })
-    .default({ idleTtlSecs: 600 }),
+    .default({ paths: 1000, clients: 1000, idleTtlSecs: 600 }),
   client: client.default({}),
   service: service.default({}),
   /** Header fields a request may carry; more are answered 431 (Node would drop them silently). */

@@ -47,6 +47,10 @@ export interface HttpRouterOptions {
   readonly maxCallDepth: number;
   /** How long unused bindings and clients are kept (ms). */
   readonly idleTtlMs: number;
+  /** Logical names bound at once (bindingCache.paths); the least recently used goes first. */
+  readonly maxLogicals: number;
+  /** Concrete clients held at once (bindingCache.clients); the least recently used is drained first. */
+  readonly maxClients: number;
   readonly client: ConcreteOptions;
   /** The router's `service` block: parameters by logical name. */
   readonly service: ServiceConfig;
@@ -85,6 +89,11 @@ function requestDropTrusted(lowerName: string): boolean {
   );
 }
 
+/** How many entries a full cache of `capacity` drops at once: a tenth, at least one. */
+function evictionBatch(capacity: number): number {
+  return Math.max(1, Math.ceil(capacity / 10));
+}
+
 /** Where requests that never got a logical name are counted. */
 export const UNNAMED = "(unidentified)";
 
@@ -93,6 +102,7 @@ export class HttpRouter {
   #options: HttpRouterOptions;
   /** Logical names in use, by local dtab (as text) and then name: no key is built per request. */
   readonly #logicals = new Map<string, Map<string, Logical>>();
+  #logicalCount = 0;
   readonly #clients = new Map<string, { client: ConcreteClient; lastUsed: number }>();
   readonly #random: () => number;
   /** This router's own Via token: seeing it again on a request means a loop. */
@@ -140,6 +150,28 @@ export class HttpRouter {
   #closeLogicals(): void {
     for (const [, , logical] of this.#everyLogical()) logical.live.close();
     this.#logicals.clear();
+    this.#logicalCount = 0;
+  }
+
+  #dropLogical(local: string, name: string): void {
+    const byName = this.#logicals.get(local);
+    const logical = byName?.get(name);
+    if (byName === undefined || logical === undefined) return;
+    byName.delete(name);
+    if (byName.size === 0) this.#logicals.delete(local);
+    this.#logicalCount--;
+    // Requests still under way keep its last binding; the namer watch (if any) is given back.
+    logical.live.close();
+  }
+
+  /**
+   * Makes room for new logical names: the least recently used tenth goes, so
+   * a flood of one-off names cannot grow the cache and costs one pass per
+   * many new names rather than one per request.
+   */
+  #evictLogicals(): void {
+    const byAge = [...this.#everyLogical()].sort((a, b) => a[2].lastUsed - b[2].lastUsed);
+    for (const [local, name] of byAge.slice(0, evictionBatch(this.#options.maxLogicals))) this.#dropLogical(local, name);
   }
 
   handle(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
@@ -220,6 +252,7 @@ export class HttpRouter {
     }
     let logical = byName.get(name.show);
     if (logical === undefined) {
+      if (this.#logicalCount >= this.#options.maxLogicals) this.#evictLogicals();
       logical = {
         live: this.#options.interpreter.bind(name, local),
         policy: servicePolicy(serviceParamsFor(this.#options.service, name), this.#random),
@@ -228,6 +261,7 @@ export class HttpRouter {
         settled: undefined,
       };
       byName.set(name.show, logical);
+      this.#logicalCount++;
     }
     logical.lastUsed = Date.now();
     return logical;
@@ -265,12 +299,22 @@ export class HttpRouter {
     const key = name.show;
     let entry = this.#clients.get(key);
     if (entry === undefined) {
+      if (this.#clients.size >= this.#options.maxClients) this.#evictClients();
       entry = { client: new ConcreteClient(name, this.#options.client), lastUsed: 0 };
       this.#clients.set(key, entry);
     }
     entry.lastUsed = Date.now();
     entry.client.update(leaf.addr);
     return entry.client;
+  }
+
+  /** Makes room for new clients: the least recently used tenth is drained (requests under way finish) and dropped. */
+  #evictClients(): void {
+    const byAge = [...this.#clients].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, entry] of byAge.slice(0, evictionBatch(this.#options.maxClients))) {
+      this.#clients.delete(key);
+      void entry.client.close();
+    }
   }
 
   #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab; started: number }): void {
@@ -324,14 +368,7 @@ export class HttpRouter {
   #sweep(): void {
     const now = Date.now();
     const ttl = this.#options.idleTtlMs;
-    for (const [local, byName] of this.#logicals) {
-      for (const [name, logical] of byName) {
-        if (now - logical.lastUsed < ttl) continue;
-        byName.delete(name);
-        logical.live.close();
-      }
-      if (byName.size === 0) this.#logicals.delete(local);
-    }
+    for (const [local, name, logical] of [...this.#everyLogical()]) if (now - logical.lastUsed >= ttl) this.#dropLogical(local, name);
     for (const [key, entry] of this.#clients) {
       if (now - entry.lastUsed < ttl) continue;
       this.#clients.delete(key);

@@ -115,6 +115,8 @@ function routerOptions(rc: HttpRouterConfig, interpreter: RouterInterpreter, log
     maxHeaders: rc.maxHeaders,
     maxCallDepth: rc.maxCallDepth,
     idleTtlMs: rc.bindingCache.idleTtlSecs * 1000,
+    maxLogicals: rc.bindingCache.paths,
+    maxClients: rc.bindingCache.clients,
     client: {
       // Defaults; each client's hostConnectionPool and connectTimeoutMs (global or by prefix) override them.
       endpoint: { keepAliveTimeoutMs: 4_000, connectTimeoutMs: 3_000 },

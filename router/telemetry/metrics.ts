@@ -223,10 +223,14 @@ export class RouterMetrics {
   }
 
   service(rt: string, service: string): ServiceStats {
-    const key = `${rt}\n${service}`;
-    let stats = this.#services.get(key);
+    let stats = this.#services.get(`${rt}\n${service}`);
     if (stats !== undefined) return stats;
-    const shown = this.#services.size < MAX_SERIES ? service : "other";
+    // Past the cap every new name shares one entry, so one-off names cannot grow this map.
+    const full = this.#services.size >= MAX_SERIES;
+    const key = full ? `${rt}\n` : `${rt}\n${service}`;
+    stats = this.#services.get(key);
+    if (stats !== undefined) return stats;
+    const shown = full ? "other" : service;
     // Per server, one cell per status class (1XX … 5XX).
     const byServer = new Map<string, { value: number }[]>();
     const success = this.#success.cell({ rt, service: shown });
@@ -257,10 +261,13 @@ export class RouterMetrics {
   }
 
   client(rt: string, client: string): ClientStats {
-    const key = `${rt}\n${client}`;
-    let stats = this.#clients.get(key);
+    let stats = this.#clients.get(`${rt}\n${client}`);
     if (stats !== undefined) return stats;
-    const shown = this.#clients.size < MAX_SERIES ? client : "other";
+    const full = this.#clients.size >= MAX_SERIES;
+    const key = full ? `${rt}\n` : `${rt}\n${client}`;
+    stats = this.#clients.get(key);
+    if (stats !== undefined) return stats;
+    const shown = full ? "other" : client;
     const ok = this.#clientRequests.cell({ rt, client: shown, result: "success" });
     const failed = this.#clientRequests.cell({ rt, client: shown, result: "failure" });
     const sinks = (): readonly MetricsSink[] => this.#sinks;

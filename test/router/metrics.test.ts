@@ -18,4 +18,17 @@ describe("router metrics past the series cap", () => {
     expect(lines('rt_requests_total{rt="out",service="other",')).toEqual([`rt_requests_total{rt="out",service="other",server="127.0.0.1:4140",status_class="2XX"} ${extra}`]);
     expect(lines("rt_request_duration_seconds_count{")).toHaveLength(MAX_SERIES + 1);
   });
+
+  it("keeps nothing per name past the cap: every new service and client shares one entry (a flood of names cannot grow it)", () => {
+    const metrics = new RouterMetrics();
+    for (let i = 0; i < MAX_SERIES; i++) {
+      metrics.service("out", `/svc/s${i}`);
+      metrics.client("out", `/$/inet/10.0.0.1/${i}`);
+    }
+    expect(metrics.service("out", "/svc/new-1")).toBe(metrics.service("out", "/svc/new-2"));
+    expect(metrics.client("out", "/$/inet/10.0.0.2/1")).toBe(metrics.client("out", "/$/inet/10.0.0.2/2"));
+    // Names shown before the cap keep their own.
+    expect(metrics.service("out", "/svc/s0")).not.toBe(metrics.service("out", "/svc/new-1"));
+    expect(metrics.service("out", "/svc/s0")).toBe(metrics.service("out", "/svc/s0"));
+  });
 });
