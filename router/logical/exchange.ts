@@ -69,6 +69,9 @@ export interface ExchangeRequest {
   readonly policy: ServicePolicy;
 }
 
+/** The status metrics and the access log give a request whose client left before the answer (nginx's 499). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 /** Enough attempts to survive an outage within budget, never a runaway loop. */
 const MAX_ATTEMPTS = 25;
 
@@ -189,9 +192,12 @@ export class Exchange {
     // someone else (the listener refusing a malformed body) counts as cut short.
     this.#res.on("close", () => {
       if (this.#finished && this.#res.writableFinished) return;
+      const unrecorded = !this.#finished;
       this.#finished = true;
       this.#inFlight?.abort(new Error("the client went away"));
       this.#clearTimers();
+      // Counted like any other ending: what the listener answered, or 499 (nginx's code) when the client left first.
+      if (unrecorded) this.#record(this.#res.writableFinished ? this.#res.statusCode : CLIENT_CLOSED_REQUEST, false, "the client closed the connection before the answer");
     });
     if (this.#deadline !== undefined) {
       this.#totalTimer = setTimeout(() => this.#timeout(), Math.max(0, remainingMs(this.#deadline, Date.now())));

@@ -3,11 +3,13 @@
 // Linkerd's metrics.json, client state, the delegator, config.json, the
 // log level at run time, and a shutdown only loopback may ask for.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
 import { get, send } from "../support/http.ts";
+import { eventually } from "../support/process.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 
 /**
@@ -89,6 +91,36 @@ describe("router admin", () => {
     expect(samples.get(`rt_client_loadbalancer_size{rt="out",client="/#/io.l5d.fs/good"}`)).toBe(1);
     expect(samples.get(`rt_client_requests_total{rt="out",client="/#/io.l5d.fs/flaky",result="failure"}`)).toBe(3 + retries);
     expect(text).toContain("process_resident_memory_bytes");
+  });
+
+  it("counts a request whose client left before the answer as a 499 failure, and lets go of its attempt", async () => {
+    const stalled = await Backend.start("gone");
+    stalled.mode = { kind: "stall" };
+    writeFileSync(join(disco, "gone"), `${stalled.fsLine}\n`);
+    try {
+      const u = new URL(url);
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({ host: u.hostname, port: u.port, path: "/", headers: { host: "gone" }, agent: false });
+        req.on("error", () => resolve());
+        req.end();
+        // The backend never answers; the client gives up once the request has reached it.
+        const waitForBackend = setInterval(() => {
+          if (stalled.seen.length === 0) return;
+          clearInterval(waitForBackend);
+          req.destroy();
+        }, 20);
+      });
+      const server = u.host;
+      const counted = await eventually(async () => {
+        const samples = parsePrometheus(await (await fetch(`${admin}/metrics`)).text());
+        return samples.get(`rt_requests_total{rt="out",service="/svc/gone",server="${server}",status_class="4XX"}`) === 1 ? samples : undefined;
+      }, 5_000, "the abandoned request to be counted");
+      expect(counted.get(`rt_service_failures_total{rt="out",service="/svc/gone"}`)).toBe(1);
+      expect(counted.get(`rt_request_duration_seconds_count{rt="out",service="/svc/gone"}`)).toBe(1);
+      expect(counted.get(`rt_client_pending{rt="out",client="/#/io.l5d.fs/gone"}`)).toBe(0);
+    } finally {
+      await stalled.stop();
+    }
   });
 
   it("serves Linkerd's flat metrics.json names, filtered with ?q=", async () => {
