@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import type { Logger, LogLevel } from "./log.ts";
+import { isLoopback } from "./loopback.ts";
 
 export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -35,11 +36,6 @@ function noSchemas(): never {
   throw new Error("admin routes take no JSON schemas (their compilers are not loaded)");
 }
 
-export function isLoopback(ip: string | undefined): boolean {
-  if (ip === undefined) return false;
-  const a = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
-  return a === "::1" || a.startsWith("127.");
-}
 
 /** The token of the request's `Authorization: Bearer <token>`, if it has one. */
 export function presentedBearer(request: FastifyRequest): string | undefined {

@@ -5,6 +5,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../lib/log.ts";
+import { isLoopback } from "../lib/loopback.ts";
 import { http } from "../lib/node-http.ts";
 import type { ServerConfig } from "./config.ts";
 import { RouterError } from "./errors.ts";
@@ -23,10 +24,6 @@ export interface ListenerOptions {
 function contextOf(options: ListenerOptions): ServerContext {
   const { config } = options;
   return { label: options.router.label, server: `${config.ip}:${config.port}`, clearContext: config.clearContext ?? !isLoopback(config.ip) };
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1" || ip === "localhost";
 }
 
 export class Listener {

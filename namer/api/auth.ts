@@ -4,7 +4,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { FastifyRequest } from "fastify";
-import { isLoopback, presentedBearer, tokenDigest } from "../../lib/admin.ts";
+import { presentedBearer, tokenDigest } from "../../lib/admin.ts";
+import { isLoopback } from "../../lib/loopback.ts";
 import { NamerError } from "../errors.ts";
 import type { WriteTokenConfig } from "../config.ts";
 
