@@ -223,14 +223,10 @@ export class RouterMetrics {
   }
 
   service(rt: string, service: string): ServiceStats {
-    let stats = this.#services.get(`${rt}\n${service}`);
-    if (stats !== undefined) return stats;
-    // Past the cap every new name shares one entry, so one-off names cannot grow this map.
-    const full = this.#services.size >= MAX_SERIES;
-    const key = full ? `${rt}\n` : `${rt}\n${service}`;
-    stats = this.#services.get(key);
-    if (stats !== undefined) return stats;
-    const shown = full ? "other" : service;
+    return cappedEntry(this.#services, rt, service, (shown) => this.#newService(rt, shown));
+  }
+
+  #newService(rt: string, shown: string): ServiceStats {
     // Per server, one cell per status class (1XX … 5XX).
     const byServer = new Map<string, { value: number }[]>();
     const success = this.#success.cell({ rt, service: shown });
@@ -239,7 +235,7 @@ export class RouterMetrics {
     const latency = this.#latency.cell({ rt, service: shown });
     const requests = this.#requests;
     const sinks = (): readonly MetricsSink[] => this.#sinks;
-    stats = {
+    return {
       done(status, ok, seconds, server) {
         const index = statusIndex(status);
         const cls = STATUS_CLASSES[index] as StatusClass;
@@ -256,30 +252,38 @@ export class RouterMetrics {
         for (const sink of sinks()) sink.retried(rt, shown);
       },
     };
-    this.#services.set(key, stats);
-    return stats;
   }
 
   client(rt: string, client: string): ClientStats {
-    let stats = this.#clients.get(`${rt}\n${client}`);
-    if (stats !== undefined) return stats;
-    const full = this.#clients.size >= MAX_SERIES;
-    const key = full ? `${rt}\n` : `${rt}\n${client}`;
-    stats = this.#clients.get(key);
-    if (stats !== undefined) return stats;
-    const shown = full ? "other" : client;
+    return cappedEntry(this.#clients, rt, client, (shown) => this.#newClient(rt, shown));
+  }
+
+  #newClient(rt: string, shown: string): ClientStats {
     const ok = this.#clientRequests.cell({ rt, client: shown, result: "success" });
     const failed = this.#clientRequests.cell({ rt, client: shown, result: "failure" });
     const sinks = (): readonly MetricsSink[] => this.#sinks;
-    stats = {
+    return {
       attempt(success) {
         (success ? ok : failed).value++;
         for (const sink of sinks()) sink.clientAttempt(rt, shown, success);
       },
     };
-    this.#clients.set(key, stats);
-    return stats;
   }
+}
+
+/**
+ * The stats kept for one name of a router: its own while fewer than
+ * MAX_SERIES are kept, past that one entry every new name shares, shown as
+ * "other" (so a flood of one-off names cannot grow the map).
+ */
+function cappedEntry<T>(entries: Map<string, T>, rt: string, name: string, make: (shown: string) => T): T {
+  const own = entries.get(`${rt}\n${name}`);
+  if (own !== undefined) return own;
+  const full = entries.size >= MAX_SERIES;
+  const key = full ? `${rt}\n` : `${rt}\n${name}`;
+  let entry = entries.get(key);
+  if (entry === undefined) entries.set(key, (entry = make(full ? "other" : name)));
+  return entry;
 }
 
 /** A histogram's quantile from its cumulative buckets, interpolated within the bucket (ms). */
