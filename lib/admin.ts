@@ -36,7 +36,6 @@ function noSchemas(): never {
   throw new Error("admin routes take no JSON schemas (their compilers are not loaded)");
 }
 
-
 /** The token of the request's `Authorization: Bearer <token>`, if it has one. */
 export function presentedBearer(request: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];

@@ -8,7 +8,7 @@ import { type Registry, collectDefaultMetrics } from "prom-client";
  * spent doing nothing on every host. At 100 ms a stall of 100 ms or more is
  * always seen and shorter ones are sampled.
  */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 export function collectProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });

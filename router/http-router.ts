@@ -308,13 +308,16 @@ export class HttpRouter {
     return entry.client;
   }
 
-  /** Makes room for new clients: the least recently used tenth is drained (requests under way finish) and dropped. */
+  /** Drops a client; it drains (requests under way finish) and closes. */
+  #dropClient(key: string, entry: { client: ConcreteClient }): void {
+    this.#clients.delete(key);
+    void entry.client.close();
+  }
+
+  /** Makes room for new clients: the least recently used tenth is dropped. */
   #evictClients(): void {
     const byAge = [...this.#clients].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [key, entry] of byAge.slice(0, evictionBatch(this.#options.maxClients))) {
-      this.#clients.delete(key);
-      void entry.client.close();
-    }
+    for (const [key, entry] of byAge.slice(0, evictionBatch(this.#options.maxClients))) this.#dropClient(key, entry);
   }
 
   #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab; started: number }): void {
@@ -369,11 +372,7 @@ export class HttpRouter {
     const now = Date.now();
     const ttl = this.#options.idleTtlMs;
     for (const [local, name, logical] of [...this.#everyLogical()]) if (now - logical.lastUsed >= ttl) this.#dropLogical(local, name);
-    for (const [key, entry] of this.#clients) {
-      if (now - entry.lastUsed < ttl) continue;
-      this.#clients.delete(key);
-      void entry.client.close();
-    }
+    for (const [key, entry] of this.#clients) if (now - entry.lastUsed >= ttl) this.#dropClient(key, entry);
   }
 
   /**
