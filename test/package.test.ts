@@ -52,7 +52,7 @@ describe("bins", () => {
   it("meshd runs as a script through its #! line, with its Node flags", async () => {
     // As an installed bin or the container's entrypoint runs it: exec'd directly, node found on PATH.
     const shebang = readFileSync(join(root, "bin/meshd.js"), "utf8").split("\n")[0];
-    expect(shebang).toBe("#!/usr/bin/env -S node --max-semi-space-size=4 --no-maglev");
+    expect(shebang).toBe("#!/usr/bin/env -S node --max-semi-space-size=4 --no-maglev --liftoff-only --v8-pool-size=1 --heap-growing-percent=20");
     const { stdout } = await run(join(root, "bin/meshd.js"), ["--version"], { cwd: root, env: { ...process.env, PATH: `${join(process.execPath, "..")}:${process.env["PATH"] ?? ""}` } });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });

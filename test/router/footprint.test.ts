@@ -5,11 +5,17 @@
 //   fails if anything on the router's path imports it the ESM way again.
 // - How often it wakes: an idle router's event loop should sleep, not tick
 //   100 times a second (prom-client's default event-loop monitor did).
+// - How far it grows when every request fails: with the Node flags it is
+//   installed with, a flood of requests to a backend that is down must not
+//   let V8 grow the heap without bound (it took a router to 200 MiB).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { Pool } from "undici";
 import { describe, expect, it } from "vitest";
+import { binNodeFlags } from "../support/process.ts";
+import { freePort } from "../support/redis.ts";
 import { startRouterProcess } from "../support/router.ts";
 
 const main = fileURLToPath(new URL("../../router/main.ts", import.meta.url));
@@ -56,4 +62,43 @@ describe("an idle router process", () => {
       await router.stop();
     }
   }, 30_000);
+});
+
+/** The process's peak resident memory so far, in MiB. */
+function peakRssMiB(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (m === null) throw new Error(`no VmHWM for ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+describe("a router whose backend is down", () => {
+  it("keeps its memory bounded through a flood of failing requests", async () => {
+    // Each failed request leaves more garbage that outlives young collections than a good one;
+    // left to its default heap growth, V8 let such a flood take this router past 200 MiB.
+    const closed = await freePort();
+    const router = await startRouterProcess({
+      routers: [{ protocol: "http", dtab: `/svc => /$/inet/127.0.0.1/${closed}`, servers: [{}] }],
+      nodeFlags: binNodeFlags(),
+    });
+    const pool = new Pool(router.servers[0]?.[0] as string, { connections: 50 });
+    try {
+      const statuses = new Map<number, number>();
+      const until = Date.now() + 8_000;
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          while (Date.now() < until) {
+            const res = await pool.request({ method: "GET", path: "/", headers: { host: "web" } });
+            await res.body.dump();
+            statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          }
+        }),
+      );
+      expect([...statuses.keys()]).toEqual([502]);
+      expect(statuses.get(502)).toBeGreaterThan(5_000);
+      expect(peakRssMiB(router.process.child.pid as number)).toBeLessThan(160);
+    } finally {
+      await pool.close();
+      await router.stop();
+    }
+  }, 60_000);
 });

@@ -3,10 +3,19 @@
 // bounded wait for whatever the test needs to see.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const MESHD = `${root}cli/meshd.ts`;
 export const NAMERCTL = `${root}cli/namerctl.ts`;
+
+/** The Node flags on bin/meshd.js's `#!` line: what an installed meshd runs with (tests spawn the sources without them). */
+export function binNodeFlags(): string[] {
+  const line = readFileSync(`${root}bin/meshd.js`, "utf8").split("\n")[0] ?? "";
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(line);
+  if (m === null) throw new Error(`bin/meshd.js does not start with "#!/usr/bin/env -S node": ${line}`);
+  return (m[1] ?? "").split(" ").filter((f) => f !== "");
+}
 
 export interface RunResult {
   readonly code: number | null;
@@ -37,8 +46,8 @@ export class ManagedProcess {
   readonly child: ChildProcess;
   #output = "";
 
-  constructor(entry: string, args: readonly string[], env: Record<string, string | undefined> = {}, cwd: string = root) {
-    this.child = spawn(process.execPath, [entry, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  constructor(entry: string, args: readonly string[], env: Record<string, string | undefined> = {}, cwd: string = root, nodeFlags: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeFlags, entry, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout?.on("data", (c: Buffer) => (this.#output += c.toString()));
     this.child.stderr?.on("data", (c: Buffer) => (this.#output += c.toString()));
   }

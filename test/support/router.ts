@@ -29,6 +29,8 @@ export interface RouterSpec {
   readonly dir?: string;
   /** Wait for /ready 200 (default); false: only for the admin to listen. */
   readonly waitReady?: boolean;
+  /** Node flags for the process (see binNodeFlags); none by default. */
+  readonly nodeFlags?: readonly string[];
 }
 
 export async function startRouterProcess(spec: RouterSpec): Promise<RouterProcess> {
@@ -52,7 +54,7 @@ export async function startRouterProcess(spec: RouterSpec): Promise<RouterProces
   const config = { admin, namers: spec.namers ?? [], routers, ...(spec.telemetry === undefined ? {} : { telemetry: spec.telemetry }) };
   const configFile = join(dir, "router.yaml");
   writeFileSync(configFile, stringify(config));
-  const proc = new ManagedProcess(MESHD, ["router", "--config", configFile]);
+  const proc = new ManagedProcess(MESHD, ["router", "--config", configFile], {}, undefined, spec.nodeFlags);
   const adminUrl = `http://${spec.adminIp ?? "127.0.0.1"}:${adminPort}`;
   await proc.waitFor("router admin listening");
   if (spec.waitReady !== false) await eventually(async () => ((await fetch(`${adminUrl}/ready`)).status === 200 ? true : undefined), 15_000, "router /ready");
