@@ -89,9 +89,9 @@ function requestDropTrusted(lowerName: string): boolean {
   );
 }
 
-/** How many entries a full cache of `capacity` drops at once: a tenth, at least one. */
-function evictionBatch(capacity: number): number {
-  return Math.max(1, Math.ceil(capacity / 10));
+/** What a full cache of `capacity` drops at once: its least recently used tenth, at least one entry. */
+function leastRecentlyUsed<T>(entries: Iterable<T>, lastUsed: (entry: T) => number, capacity: number): T[] {
+  return [...entries].sort((a, b) => lastUsed(a) - lastUsed(b)).slice(0, Math.max(1, Math.ceil(capacity / 10)));
 }
 
 /** Where requests that never got a logical name are counted. */
@@ -170,8 +170,7 @@ export class HttpRouter {
    * many new names rather than one per request.
    */
   #evictLogicals(): void {
-    const byAge = [...this.#everyLogical()].sort((a, b) => a[2].lastUsed - b[2].lastUsed);
-    for (const [local, name] of byAge.slice(0, evictionBatch(this.#options.maxLogicals))) this.#dropLogical(local, name);
+    for (const [local, name] of leastRecentlyUsed(this.#everyLogical(), (e) => e[2].lastUsed, this.#options.maxLogicals)) this.#dropLogical(local, name);
   }
 
   handle(req: IncomingMessage, res: ServerResponse, server: ServerContext): void {
@@ -316,8 +315,7 @@ export class HttpRouter {
 
   /** Makes room for new clients: the least recently used tenth is dropped. */
   #evictClients(): void {
-    const byAge = [...this.#clients].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [key, entry] of byAge.slice(0, evictionBatch(this.#options.maxClients))) this.#dropClient(key, entry);
+    for (const [key, entry] of leastRecentlyUsed(this.#clients, (e) => e[1].lastUsed, this.#options.maxClients)) this.#dropClient(key, entry);
   }
 
   #exchange(req: IncomingMessage, res: ServerResponse, server: ServerContext, logical: Logical, r: { name: Path; path: string; authority: string; requestDtab: Dtab; started: number }): void {
