@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import buildIfStale from "../test/support/global-setup.ts";
-import { eventually } from "../test/support/process.ts";
+import { binNodeFlags, eventually, procStatusField } from "../test/support/process.ts";
 import { freePort } from "../test/support/redis.ts";
 import { parseWrk, type WrkResult } from "./wrk.ts";
 
@@ -185,9 +185,9 @@ writeFileSync(
 // The router as users run it: the built package's bin (rebuilt first if the sources are newer).
 buildIfStale();
 // Node flags: those on the bin's #! line (what an installed meshd runs with), unless --node-flags says otherwise.
-const shebangFlags = (/^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(MESHD_BIN, "utf8"))?.[1] ?? "").trim();
-const flagsArg = process.argv.includes("--node-flags") ? (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "") : shebangFlags;
-const nodeFlags = flagsArg.split(" ").filter((f) => f !== "");
+const nodeFlags = process.argv.includes("--node-flags")
+  ? (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "").split(" ").filter((f) => f !== "")
+  : binNodeFlags();
 const naivePort = await freePort();
 writeFileSync(join(dir, "naive-proxy.mjs"), NAIVE);
 const naive = start(process.execPath, [...nodeFlags, join(dir, "naive-proxy.mjs"), String(naivePort), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname]);
@@ -213,10 +213,7 @@ function cpuMicros(pids: readonly number[]): number {
 
 function peakRssMiB(pids: readonly number[]): number {
   let kb = 0;
-  for (const pid of pids) {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    kb += Number(m?.[1] ?? 0);
-  }
+  for (const pid of pids) kb += procStatusField(pid, "VmHWM");
   return kb / 1024;
 }
 

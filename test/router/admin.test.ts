@@ -10,22 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
 import { get, send } from "../support/http.ts";
 import { eventually } from "../support/process.ts";
+import { parsePrometheus, scrape } from "../support/prometheus.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
-
-/**
- * Parses Prometheus text exposition: every sample line must be `name{labels} value`.
- * Values are Go floats, whose NaN and Inf Prometheus reads in any case (prom-client writes `Nan`).
- */
-function parsePrometheus(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|[Nn][Aa][Nn]|[+-][Ii][Nn][Ff])$/.exec(line);
-    if (m === null) throw new Error(`not a Prometheus sample line: ${line}`);
-    samples.set(`${m[1]}${m[2] ?? ""}`, Number(m[3]));
-  }
-  return samples;
-}
 
 const ADMIN_TOKEN = "admin-test-token-5c1d";
 
@@ -112,7 +98,7 @@ describe("router admin", () => {
       });
       const server = u.host;
       const counted = await eventually(async () => {
-        const samples = parsePrometheus(await (await fetch(`${admin}/metrics`)).text());
+        const samples = await scrape(admin);
         return samples.get(`rt_requests_total{rt="out",service="/svc/gone",server="${server}",status_class="4XX"}`) === 1 ? samples : undefined;
       }, 5_000, "the abandoned request to be counted");
       expect(counted.get(`rt_service_failures_total{rt="out",service="/svc/gone"}`)).toBe(1);

@@ -9,12 +9,11 @@
 //   installed with, a flood of requests to a backend that is down must not
 //   let V8 grow the heap without bound (it took a router to 200 MiB).
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
 import { describe, expect, it } from "vitest";
-import { binNodeFlags } from "../support/process.ts";
+import { binNodeFlags, procStatusField } from "../support/process.ts";
 import { freePort } from "../support/redis.ts";
 import { startRouterProcess } from "../support/router.ts";
 
@@ -38,22 +37,16 @@ describe("the router's footprint", () => {
   });
 });
 
-/** Times the process's main thread went to sleep of its own accord (/proc: the thread group leader's count). */
-function voluntarySwitches(pid: number): number {
-  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no voluntary_ctxt_switches for ${pid}`);
-  return Number(m[1]);
-}
-
 describe("an idle router process", () => {
   it("wakes its event loop a few times a second, not a hundred", async () => {
     const router = await startRouterProcess({ routers: [{ protocol: "http", dtab: "/svc => /$/inet/127.0.0.1/9", servers: [{}] }] });
     try {
       const pid = router.process.child.pid as number;
       await sleep(1_000); // past start-up work (compilation, the first GCs)
-      const before = voluntarySwitches(pid);
+      // Times the main thread went to sleep of its own accord (/proc counts the thread group leader's).
+      const before = procStatusField(pid, "voluntary_ctxt_switches");
       await sleep(3_000);
-      const perSecond = (voluntarySwitches(pid) - before) / 3;
+      const perSecond = (procStatusField(pid, "voluntary_ctxt_switches") - before) / 3;
       // The lag monitor accounts for 1000 / EVENT_LOOP_SAMPLE_MS (10) a second, the rest of an idle router for a few more;
       // prom-client's default monitor alone made 100.
       expect(perSecond).toBeGreaterThan(0);
@@ -63,13 +56,6 @@ describe("an idle router process", () => {
     }
   }, 30_000);
 });
-
-/** The process's peak resident memory so far, in MiB. */
-function peakRssMiB(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no VmHWM for ${pid}`);
-  return Number(m[1]) / 1024;
-}
 
 describe("a router whose backend is down", () => {
   it("keeps its memory bounded through a flood of failing requests", async () => {
@@ -95,7 +81,7 @@ describe("a router whose backend is down", () => {
       );
       expect([...statuses.keys()]).toEqual([502]);
       expect(statuses.get(502)).toBeGreaterThan(5_000);
-      expect(peakRssMiB(router.process.child.pid as number)).toBeLessThan(160);
+      expect(procStatusField(router.process.child.pid as number, "VmHWM") / 1024).toBeLessThan(160);
     } finally {
       await pool.close();
       await router.stop();

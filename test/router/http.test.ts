@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
 import { get } from "../support/http.ts";
 import { eventually } from "../support/process.ts";
+import { scrape } from "../support/prometheus.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 
 /**
@@ -236,12 +237,7 @@ describe("router, default interpreter over io.l5d.fs", () => {
   it("refuses OPTIONS * and malformed request bodies with 400 at once, without counting them against the endpoint", async () => {
     const port = Number(new URL(url).port);
     /** A series of web's client from the router's /metrics (0 when not shown yet). */
-    const webClient = async (metric: string, labels = ""): Promise<number> => {
-      const text = await (await fetch(`${router.adminUrl}/metrics`)).text();
-      const series = `${metric}{rt="out",client="/#/io.l5d.fs/web"${labels}} `;
-      const line = text.split("\n").find((l) => l.startsWith(series));
-      return line === undefined ? 0 : Number(line.slice(series.length));
-    };
+    const webClient = async (metric: string, labels = ""): Promise<number> => (await scrape(router.adminUrl)).get(`${metric}{rt="out",client="/#/io.l5d.fs/web"${labels}}`) ?? 0;
     const webFailures = (): Promise<number> => webClient("rt_client_requests_total", ',result="failure"');
     const before = await webFailures();
     // More than failure accrual's 5 consecutive failures, had they reached the endpoint's account.

@@ -5,12 +5,12 @@
 // injection rules. The router runs as `meshd router`; backends are separate
 // processes (test/router/support/fake-backend.ts) that count what reaches
 // them, since that is the only honest count of upstream attempts.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "../support/process.ts";
+import { eventually, procStatusField } from "../support/process.ts";
 import { freePort } from "../support/redis.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
 import { BackendProcess, FakePort } from "./support/backend-process.ts";
@@ -42,9 +42,14 @@ function startRouter(rootDir: string, extra: { dtab?: string; client?: unknown; 
 
 /** The router process's resident set size (bytes), from /proc. */
 function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]) * 1024;
+  return procStatusField(pid, "VmRSS") * 1024;
+}
+
+/** Adds `value` to the list kept under `key`. */
+function append<K, V>(lists: Map<K, V[]>, key: K, value: V): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
 }
 
 const failures = (samples: readonly Sample[]): Sample[] => samples.filter((s) => s.status !== 200);
@@ -250,19 +255,16 @@ describe("the retry budget through a 60 s outage (every backend 503, GET, retrya
     const attempts = perSecond(logs.map((e) => e.t));
     // A request sent in one second whose first attempt arrives in the next is counted on different
     // sides of a window edge by the two ends; it may bring 1.2 attempts into a window whose requests
-    // do not count it. Such "enterers" are measured exactly, not guessed.
-    const firstArrival = new Map<string, number>();
-    for (const e of logs) {
-      const known = e.id === undefined ? undefined : firstArrival.get(e.id);
-      if (e.id !== undefined && (known === undefined || e.t < known)) firstArrival.set(e.id, e.t);
-    }
+    // do not count it. Such "enterers" are measured exactly, not guessed, from each request's
+    // attempts in the order the backends received them.
+    const byRequest = new Map<string, number[]>();
+    for (const e of logs) if (e.id !== undefined) append(byRequest, e.id, e.t);
+    for (const times of byRequest.values()) times.sort((x, y) => x - y);
     const enteredAt = new Map<number, number[]>();
     for (const s of samples) {
-      const arrived = firstArrival.get(String(s.seq));
+      const arrived = byRequest.get(String(s.seq))?.[0];
       if (arrived === undefined || Math.floor(arrived / 1000) === Math.floor(s.sentAt / 1000)) continue;
-      const list = enteredAt.get(Math.floor(arrived / 1000)) ?? [];
-      list.push(Math.floor(s.sentAt / 1000));
-      enteredAt.set(Math.floor(arrived / 1000), list);
+      append(enteredAt, Math.floor(arrived / 1000), Math.floor(s.sentAt / 1000));
     }
     // The same at the retry's end: the router takes a retry from the budget between its previous
     // attempt's arrival and its own. A retry arriving in a later second than that previous attempt may
@@ -270,22 +272,12 @@ describe("the retry budget through a 60 s outage (every backend 503, GET, retrya
     // the window: one attempt the window's own budget does not pay for. Such "crossers" are
     // measured exactly too (at start-up, when new connections are opened, there are several).
     const crossedAt = new Map<number, number[]>();
-    const byRequest = new Map<string, number[]>();
-    for (const e of logs) {
-      if (e.id === undefined) continue;
-      const times = byRequest.get(e.id) ?? [];
-      times.push(e.t);
-      byRequest.set(e.id, times);
-    }
     for (const times of byRequest.values()) {
-      times.sort((x, y) => x - y);
       for (let i = 1; i < times.length; i++) {
         const before = Math.floor((times[i - 1] as number) / 1000);
         const at = Math.floor((times[i] as number) / 1000);
         if (at === before) continue;
-        const list = crossedAt.get(at) ?? [];
-        list.push(before);
-        crossedAt.set(at, list);
+        append(crossedAt, at, before);
       }
     }
     const seconds = [...requests.keys(), ...attempts.keys()];

@@ -17,6 +17,13 @@ export function binNodeFlags(): string[] {
   return (m[1] ?? "").split(" ").filter((f) => f !== "");
 }
 
+/** A numeric field of /proc/<pid>/status: VmRSS and VmHWM (kB), voluntary_ctxt_switches, … */
+export function procStatusField(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
 export interface RunResult {
   readonly code: number | null;
   readonly stdout: string;

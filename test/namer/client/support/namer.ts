@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { ManagedProcess, MESHD, eventually } from "../../../support/process.ts";
+import { scrape } from "../../../support/prometheus.ts";
 import { freePort } from "../../../support/redis.ts";
 
 const FALLBACK = new URL("./bind-namer-main.ts", import.meta.url).pathname;
@@ -87,7 +88,5 @@ export async function startBindNamer(options: BindNamerOptions = {}): Promise<Bi
 
 /** The namer's count of open watch streams of one resource (its /metrics gauge namer_watch_streams). */
 export async function openWatchStreams(adminUrl: string, resource = "bind"): Promise<number> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const m = new RegExp(`^namer_watch_streams\\{resource="${resource}"\\} (\\d+)`, "m").exec(text);
-  return m === null ? 0 : Number(m[1]);
+  return (await scrape(adminUrl)).get(`namer_watch_streams{resource="${resource}"}`) ?? 0;
 }
