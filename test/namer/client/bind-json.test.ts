@@ -159,12 +159,14 @@ const treeArb = fc.letrec<{ tree: NameTree<BoundLeaf> }>((tie) => ({
 })).tree;
 
 describe("decodeBinding (properties)", () => {
-  it("reads back exactly what the namer renders: render(decode(render(b))) = render(b)", () => {
+  it("reads back exactly what the namer sends: render(decode(wire)) = wire, where wire = JSON of render(b)", () => {
+    // Compared with what crossed the wire, not with the rendered object: JSON
+    // has no -0 (metadata -0 arrives as 0), and the property is about the wire.
     fc.assert(
       fc.property(pathArb, treeArb, (path, tree) => {
-        const json = bindingJson(path, { type: "ok", tree });
-        const again = bindingJson(path, decodeBinding(JSON.parse(JSON.stringify(json))));
-        expect(again).toEqual(json);
+        const wire: unknown = JSON.parse(JSON.stringify(bindingJson(path, { type: "ok", tree })));
+        const again = bindingJson(path, decodeBinding(wire));
+        expect(again).toEqual(wire);
       }),
     );
   });
