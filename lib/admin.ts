@@ -12,6 +12,7 @@ import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Registry } from "prom-client";
 import type { Logger, LogLevel } from "./log.ts";
 import { isLoopback } from "./loopback.ts";
+import { answerConnect } from "./node-http.ts";
 
 export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -21,7 +22,7 @@ export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info"
  * their own HEAD (the namer's dtab resource).
  */
 export function createAdminApp(logger: Logger, options: { exposeHeadRoutes?: boolean } = {}): FastifyInstance {
-  return fastify({
+  const app = fastify({
     // pino is what fastify logs with; its generic logger type just does not line up with ours.
     loggerInstance: logger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -30,6 +31,8 @@ export function createAdminApp(logger: Logger, options: { exposeHeadRoutes?: boo
     // Ajv and fast-json-stringify (some 18 MB of a router's resident memory) for nothing.
     schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
   });
+  answerConnect(app.server);
+  return app;
 }
 
 function noSchemas(): never {

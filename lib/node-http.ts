@@ -9,10 +9,31 @@
 import type * as Http from "node:http";
 import type * as Https from "node:https";
 import { createRequire } from "node:module";
+import type { Duplex } from "node:stream";
 
 const require = createRequire(import.meta.url);
 
 export const http = require("node:http") as typeof Http;
+
+/**
+ * Answers CONNECT like any other request on a server that is not a tunnel
+ * proxy. Node hands CONNECT to a 'connect' listener and, without one, drops
+ * the connection without a word; this gives it to the server's own request
+ * handler instead (which answers it as it answers a method no route takes,
+ * in that server's error format), then closes the connection, since what
+ * follows a CONNECT on the wire is not HTTP.
+ */
+export function answerConnect(server: Http.Server): void {
+  server.on("connect", (req: Http.IncomingMessage, socket: Duplex) => {
+    // Node has taken its own listeners off the socket: a client that resets it must not crash the process.
+    socket.on("error", () => socket.destroy());
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Parameters<Http.ServerResponse["assignSocket"]>[0]);
+    res.once("finish", () => socket.end());
+    server.emit("request", req, res);
+  });
+}
 
 /** node:https, loaded on first use. */
 function https(): typeof Https {

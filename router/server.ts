@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../lib/log.ts";
 import { isLoopback } from "../lib/loopback.ts";
-import { http } from "../lib/node-http.ts";
+import { answerConnect, http } from "../lib/node-http.ts";
 import type { ServerConfig } from "./config.ts";
 import { RouterError } from "./errors.ts";
 import type { HttpRouter, ServerContext } from "./http-router.ts";
@@ -56,7 +56,8 @@ export class Listener {
     // Node drops header lines past this silently; the edge check answers 431 when it is reached.
     this.server.maxHeadersCount = options.maxHeaders;
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(err, socket));
-    this.server.on("connect", (req: IncomingMessage, socket: Socket) => this.#onConnect(req, socket));
+    // CONNECT (a client with https_proxy pointed here asking for a tunnel) is refused like any request the router cannot route: 400 with l5d-err.
+    answerConnect(this.server);
   }
 
   /**
@@ -94,23 +95,6 @@ export class Listener {
     }
     this.#inFlight++;
     res.on("close", this.#closed);
-    this.#options.router.handle(req, res, this.#context);
-  }
-
-  /**
-   * CONNECT (a client with https_proxy pointed here asking for a tunnel).
-   * Node hands it to a 'connect' listener and, without one, drops the
-   * connection without a word. The router refuses it as it refuses any
-   * request it cannot route (400 with l5d-err, counted and logged), then
-   * closes the connection.
-   */
-  #onConnect(req: IncomingMessage, socket: Socket): void {
-    // Node has taken its own listeners off the socket: a client that resets it must not crash the router.
-    socket.on("error", () => socket.destroy());
-    const res = new http.ServerResponse(req);
-    res.shouldKeepAlive = false;
-    res.assignSocket(socket);
-    res.once("finish", () => socket.end());
     this.#options.router.handle(req, res, this.#context);
   }
 

@@ -20,6 +20,9 @@ function fromFastify(e: FastifyError): NamerError | undefined {
       return as("NAMER_ERR_INVALID_DTAB", "the JSON body is empty: send a list of {\"prefix\", \"dst\"} objects");
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return as("NAMER_ERR_INVALID_REQUEST", e.message);
+    case "FST_ERR_BAD_URL":
+      // A target that does not decode, or CONNECT's host:port.
+      return as("NAMER_ERR_INVALID_REQUEST", `the request target is not a valid path: ${e.message}`);
     default:
       if (e instanceof SyntaxError || e.code === "FST_ERR_CTP_INVALID_JSON_BODY") return as("NAMER_ERR_INVALID_DTAB", `the body is not valid JSON: ${e.message}`);
       if (e.validation !== undefined) return as("NAMER_ERR_INVALID_REQUEST", e.message);

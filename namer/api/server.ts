@@ -4,6 +4,7 @@
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { crossSiteReason } from "../../lib/admin.ts";
 import type { Logger } from "../../lib/log.ts";
+import { answerConnect } from "../../lib/node-http.ts";
 import type { HttpControllerConfig } from "../config.ts";
 import { NamerError } from "../errors.ts";
 import type { NameInterpreter } from "../interpreter/interpreter.ts";
@@ -55,7 +56,10 @@ export async function buildNamerApi(options: {
     bodyLimit: config.maxBodyBytes,
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    // Requests fastify refuses before routing (a bad target) get the API's error format too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   });
+  answerConnect(app.server);
   app.addContentTypeParser(DTAB_MEDIA_TYPE, { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
-import { get, send } from "../support/http.ts";
+import { get, raw, send } from "../support/http.ts";
 import { eventually } from "../support/process.ts";
 import { parsePrometheus, scrape } from "../support/prometheus.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
@@ -154,6 +154,13 @@ describe("router admin", () => {
     expect((await asHost({ authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(200);
     expect(await (await fetch(`${admin}/logging`)).json()).toMatchObject({ level: "warn" });
     await fetch(`${admin}/logging?level=info`, { method: "PUT" });
+  });
+
+  it("answers CONNECT (no tunnels here) with 400 and closes that connection, and goes on serving", async () => {
+    const out = await raw(Number(new URL(admin).port), "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", /\}$/);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(out).toMatch(/\r\nconnection: close\r\n/i);
+    expect((await fetch(`${admin}/admin/ping`)).status).toBe(200);
   });
 
   it("shuts down gracefully on POST /admin/shutdown from loopback", async () => {

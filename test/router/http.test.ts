@@ -10,35 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Backend } from "../support/backend.ts";
-import { get } from "../support/http.ts";
+import { get, raw } from "../support/http.ts";
 import { eventually } from "../support/process.ts";
 import { scrape } from "../support/prometheus.ts";
 import { startRouterProcess, type RouterProcess } from "../support/router.ts";
-
-/**
- * Sends raw bytes and returns the raw response (for requests a client library
- * would not send). With `until`, the connection stays open (no half-close,
- * which makes Node abort pipelined requests) until the output matches it.
- */
-function raw(port: number, text: string, until?: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    let out = "";
-    const done = (): void => {
-      socket.destroy();
-      resolve(out);
-    };
-    socket.on("data", (c) => {
-      out += c.toString();
-      if (until?.test(out) === true) done();
-    });
-    socket.on("end", done);
-    socket.on("error", reject);
-    socket.setTimeout(5_000, done);
-    if (until === undefined) socket.end(text);
-    else socket.write(text);
-  });
-}
 
 describe("router, default interpreter over io.l5d.fs", () => {
   const disco = mkdtempSync(join(tmpdir(), "meshd-disco-"));

@@ -1,8 +1,10 @@
 // HTTP helpers for tests. send() and get() use node:http for what fetch will
 // not do: set Host (routing by Host, the DNS-rebinding guard), send a proxy
 // request's absolute target, and use a connection of its own per request
-// unless given an agent. fakeFetch() stands in for fetch and records calls.
+// unless given an agent. raw() sends bytes no client library would send.
+// fakeFetch() stands in for fetch and records calls.
 import { type Agent, type IncomingHttpHeaders, request } from "node:http";
+import { connect } from "node:net";
 
 export interface Reply {
   readonly status: number;
@@ -74,4 +76,29 @@ export function fakeFetch(reply: (req: SeenRequest) => Response): { fetch: typeo
 /** A JSON response, as the namer API sends them. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+/**
+ * Sends raw bytes and returns the raw response (for requests a client library
+ * would not send). With `until`, the connection stays open (no half-close,
+ * which makes Node abort pipelined requests) until the output matches it.
+ */
+export function raw(port: number, text: string, until?: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let out = "";
+    const done = (): void => {
+      socket.destroy();
+      resolve(out);
+    };
+    socket.on("data", (c) => {
+      out += c.toString();
+      if (until?.test(out) === true) done();
+    });
+    socket.on("end", done);
+    socket.on("error", reject);
+    socket.setTimeout(5_000, done);
+    if (until === undefined) socket.end(text);
+    else socket.write(text);
+  });
 }

@@ -12,7 +12,7 @@ import { buildNamerApi, type NamerApi } from "../../../namer/api/server.ts";
 import { createNamerMetrics } from "../../../namer/metrics.ts";
 import { MemoryDtabStore } from "../../../namer/store/memory.ts";
 import type { DtabStore } from "../../../namer/store/types.ts";
-import { send } from "../../support/http.ts";
+import { raw, send } from "../../support/http.ts";
 import { WatchStream } from "../../support/watch.ts";
 
 /** The interface config meshd uses when a config file names none. */
@@ -173,6 +173,19 @@ describe("dtab CRUD (namerd shapes)", () => {
     const nowhere = await fetch(`${url}/api/2/whatever`);
     expect(nowhere.status).toBe(404);
     expect(await errorCode(nowhere)).toBe("NAMER_ERR_NO_ROUTE");
+  });
+
+  it("answers CONNECT (no tunnels here) with 400 and closes that connection, and goes on serving", async () => {
+    const { url } = await startApi();
+    const out = await raw(Number(new URL(url).port), "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", /\}$/);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(out).toMatch(/\r\nconnection: close\r\n/i);
+    expect(out).toContain('"code":"NAMER_ERR_INVALID_REQUEST"');
+    expect(out).toContain("the request target is not a valid path");
+    const badTarget = await fetch(`${url}/api/1/dtabs/%zz`);
+    expect(badTarget.status).toBe(400);
+    expect(await errorCode(badTarget)).toBe("NAMER_ERR_INVALID_REQUEST");
+    expect((await fetch(`${url}/api/1/dtabs`)).status).toBe(200);
   });
 
   it("accepts the {version, dtab} object that namerctl get --json writes", async () => {
