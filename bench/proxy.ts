@@ -293,8 +293,14 @@ const meshd = rows.get("meshd router") as Row;
 const naiveRow = rows.get("naive undici proxy") as Row;
 const added = (r: Row): number => mean(r.pacedP99) - mean(direct.pacedP99);
 const meshdPeak = peakRssMiB([router.pid as number]);
+const verdict = (ok: boolean): string => (ok ? "met" : "NOT met");
+const ratio = mean(meshd.rps) / mean(nginxRow.rps);
+// The target is in MB (10^6 bytes); /proc and the table count MiB.
+const peakMB = (meshdPeak * 1024 * 1024) / 1e6;
 console.log(
-  `targets: throughput ≥ 0.40× nginx → ${(mean(meshd.rps) / mean(nginxRow.rps)).toFixed(2)}×; added p99 at ${RATE}/s ≤ 1 ms → +${added(meshd).toFixed(3)} ms; peak RSS ≤ 100 MB → ${meshdPeak.toFixed(1)} MiB`,
+  `targets: throughput ≥ 0.40× nginx → ${ratio.toFixed(2)}× (${verdict(ratio >= 0.4)}); ` +
+    `added p99 at ${RATE}/s ≤ 1 ms → +${added(meshd).toFixed(3)} ms (${verdict(added(meshd) <= 1)}); ` +
+    `peak RSS ≤ 100 MB → ${peakMB.toFixed(1)} MB = ${meshdPeak.toFixed(1)} MiB (${verdict(peakMB <= 100)})`,
 );
 const rssGap = meshdPeak - peakRssMiB([naive.pid as number]);
 console.log(
