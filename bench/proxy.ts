@@ -1,6 +1,7 @@
 // Benchmark: the router as a keep-alive reverse proxy, side by side with
 // the references measured in the same run — the backend directly, nginx and
-// haproxy (one worker each), and a naive undici proxy (the Node floor) —
+// haproxy (one worker each), and a naive undici proxy (the Node floor, bare
+// and carrying the packages the design has every meshd process load) —
 // under wrk: saturation at fixed connections (rps, p50/p99) and a paced
 // ~1,000 req/s run (added p99 over direct), with each proxy's CPU µs per
 // request and peak RSS. Loopback only; it stops everything it started.
@@ -145,12 +146,29 @@ targets.push({ name: "haproxy (1 thread)", url: `http://127.0.0.1:${haproxyPort}
 // The Node floor: node:http in front of one undici Pool (the module meshd's
 // endpoints use), with no routing, balancing, retries or metrics. It runs with
 // the router's Node flags, so the gap between the two rows is what meshd's
-// features cost, and the gap to nginx what Node costs.
+// features cost, and the gap to nginx what Node costs. Given an admin port,
+// it also loads what the design has every meshd process carry, and leaves it
+// idle: a YAML config, a pino logger, prom-client's default metrics and a
+// fastify admin server serving them (set up as meshd's, without schema
+// compilers) — the floor for a router built on those packages.
 const NAIVE = `
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-const [port, upstream, project] = process.argv.slice(2);
-const Pool = createRequire(project)("undici/lib/dispatcher/pool.js");
+const [port, upstream, project, adminPort] = process.argv.slice(2);
+const require = createRequire(project);
+const Pool = require("undici/lib/dispatcher/pool.js");
+if (adminPort !== undefined) {
+  const config = require("yaml").parse("admin: {ip: 127.0.0.1, port: " + adminPort + "}\\n");
+  const log = require("pino")({ name: "naive" });
+  const prom = require("prom-client");
+  const registry = new prom.Registry();
+  prom.collectDefaultMetrics({ register: registry });
+  const noSchemas = () => { throw new Error("no schemas"); };
+  const admin = require("fastify").fastify({ schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } } });
+  admin.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  await admin.listen({ host: config.admin.ip, port: config.admin.port });
+  log.info({ port: config.admin.port }, "admin listening");
+}
 const pool = new Pool(upstream, { pipelining: 1 });
 const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);
 createServer((req, res) => {
@@ -193,6 +211,11 @@ writeFileSync(join(dir, "naive-proxy.mjs"), NAIVE);
 const naive = start(process.execPath, [...nodeFlags, join(dir, "naive-proxy.mjs"), String(naivePort), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname]);
 await waitHttp(`http://127.0.0.1:${naivePort}/`);
 targets.push({ name: "naive undici proxy", url: `http://127.0.0.1:${naivePort}/`, headers: {}, pids: () => [naive.pid as number] });
+const packagedPort = await freePort();
+const packagedAdmin = await freePort();
+const packaged = start(process.execPath, [...nodeFlags, join(dir, "naive-proxy.mjs"), String(packagedPort), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname, String(packagedAdmin)]);
+await waitHttp(`http://127.0.0.1:${packagedAdmin}/metrics`);
+targets.push({ name: "naive + design's packages", url: `http://127.0.0.1:${packagedPort}/`, headers: {}, pids: () => [packaged.pid as number] });
 
 const router = spawn(process.execPath, [...nodeFlags, MESHD_BIN, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(router);
@@ -306,5 +329,9 @@ console.log(
 const rssGap = meshdPeak - peakRssMiB([naive.pid as number]);
 console.log(
   `against the naive undici proxy (the Node floor): throughput ${(mean(meshd.rps) / mean(naiveRow.rps)).toFixed(2)}×, added p99 ${(added(meshd) / added(naiveRow)).toFixed(2)}×, peak RSS ${Math.abs(rssGap).toFixed(1)} MiB ${rssGap >= 0 ? "more" : "less"}`,
+);
+const packagedPeak = peakRssMiB([packaged.pid as number]);
+console.log(
+  `the naive proxy carrying the design's packages (fastify admin, prom-client, pino, yaml; idle) peaks at ${((packagedPeak * 1024 * 1024) / 1e6).toFixed(1)} MB = ${packagedPeak.toFixed(1)} MiB; meshd ${(meshdPeak - packagedPeak).toFixed(1)} MiB ${meshdPeak >= packagedPeak ? "more" : "less"}`,
 );
 stopAll();
