@@ -6,7 +6,7 @@ import { CatalogueError, type ErrorCatalogue } from "../lib/errors.ts";
 
 export const ROUTER_ERRORS = {
   ROUTER_ERR_UNIDENTIFIED: { status: 400, description: "No identifier could name the request (no Host, a path with too few segments, …)." },
-  ROUTER_ERR_BAD_REQUEST: { status: 400, description: "The request is malformed: missing, duplicate or invalid Host; an absolute URI whose host differs; a header name with '_'; a CONNECT (tunnels are not supported); OPTIONS *; a request body that cannot be read (a bad chunk, an unknown transfer coding)." },
+  ROUTER_ERR_BAD_REQUEST: { status: 400, description: "The request is malformed: missing, duplicate or invalid Host; an absolute URI whose host differs; a header name with '_'; a CONNECT (tunnels are not supported); the * request target (OPTIONS *); a request body that cannot be read (a bad chunk, an unknown transfer coding)." },
   ROUTER_ERR_BAD_DTAB_HEADER: { status: 400, description: "An l5d-dtab or l5d-ctx-dtab header does not parse; the message has the offset." },
   ROUTER_ERR_LOOP: { status: 400, description: "The request came back to this router (its own Via entry), or passed more routers than maxCallDepth." },
   ROUTER_ERR_HEADERS_TOO_LARGE: { status: 431, description: "Too many header fields, or header fields too large." },

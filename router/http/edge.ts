@@ -67,8 +67,8 @@ export function checkRequest(req: IncomingMessage, maxHeaders: number): RequestT
   let url = req.url ?? "/";
   const hash = url.indexOf("#");
   if (hash >= 0) url = url.slice(0, hash);
-  // OPTIONS * asks about a server, not a resource; the upstream client can only send paths.
-  if (url === "*") throw new RouterError("ROUTER_ERR_BAD_REQUEST", "the asterisk request target (OPTIONS *) cannot be forwarded");
+  // OPTIONS * asks about a server, not a resource (and '*' means nothing with another method); the upstream client can only send paths.
+  if (url === "*") throw new RouterError("ROUTER_ERR_BAD_REQUEST", `the asterisk request target cannot be forwarded (${req.method} *)`);
   if (url.startsWith("/")) {
     if (host === undefined || host === "") {
       if (req.httpVersionMajor === 1 && req.httpVersionMinor === 0) return { authority: "", path: url, absolute: false };

@@ -219,7 +219,10 @@ describe("router, default interpreter over io.l5d.fs", () => {
     for (let i = 0; i < 6; i++) {
       const star = await raw(port, "OPTIONS * HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n");
       expect(star).toMatch(/^HTTP\/1\.1 400 /);
-      expect(star).toContain("l5d-err: the asterisk request target (OPTIONS *) cannot be forwarded\r\n");
+      expect(star).toContain("l5d-err: the asterisk request target cannot be forwarded (OPTIONS *)\r\n");
+      const getStar = await raw(port, "GET * HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n");
+      expect(getStar).toMatch(/^HTTP\/1\.1 400 /);
+      expect(getStar).toContain("l5d-err: the asterisk request target cannot be forwarded (GET *)\r\n");
       // Node reads these headers, starts the request, then fails on the body: the router must not wait for the rest.
       for (const [framing, code] of [
         ["Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", "HPE_INVALID_CHUNK_SIZE"],
