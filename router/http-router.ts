@@ -14,6 +14,7 @@ import { RouterError } from "./errors.ts";
 import { checkRequest, forwardRequestHeaders } from "./http/edge.ts";
 import { newRequestId } from "./http/request-id.ts";
 import { Exchange } from "./logical/exchange.ts";
+import { SplitSequence } from "./logical/split.ts";
 import { serviceParamsFor, servicePolicy, type ServicePolicy } from "./policies.ts";
 import type { AccessLog } from "./telemetry/access-log.ts";
 import type { RouterMetrics, ServiceStats } from "./telemetry/metrics.ts";
@@ -66,6 +67,7 @@ export interface HttpRouterOptions {
 /** One logical name in use: its live binding, its service policy (and retry budget), a promise for its first answer. */
 interface Logical {
   readonly live: LiveValue<Binding>;
+  readonly split: SplitSequence;
   readonly policy: ServicePolicy;
   readonly stats: ServiceStats;
   lastUsed: number;
@@ -254,6 +256,7 @@ export class HttpRouter {
       if (this.#logicalCount >= this.#options.maxLogicals) this.#evictLogicals();
       logical = {
         live: this.#options.interpreter.bind(name, local),
+        split: new SplitSequence(this.#random),
         policy: servicePolicy(serviceParamsFor(this.#options.service, name), this.#random),
         stats: this.#options.metrics.service(this.label, name.show),
         lastUsed: 0,
@@ -338,6 +341,7 @@ export class HttpRouter {
         client: (leaf) => this.#client(leaf),
         binding: () => logical.live.current(),
         random: this.#random,
+        split: logical.split,
         clearContext: server.clearContext,
         noRoute: (what) => this.#noRoute(r.name, r.requestDtab, what),
         stats: logical.stats,

@@ -6,7 +6,7 @@
 // that failed before anything was written are requeued from the client's
 // own budget whatever the method.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dtab, NameTree, Path } from "../../dtab/index.ts";
+import type { Dtab, Path } from "../../dtab/index.ts";
 import type { Binding, BoundLeaf } from "../../namer/interpreter/interpreter.ts";
 import type { ConcreteClient } from "../concrete/client.ts";
 import type { AttemptOutcome, Endpoint, InFlight } from "../endpoint/endpoint.ts";
@@ -15,6 +15,7 @@ import { forwardResponseHeaders } from "../http/edge.ts";
 import { respondError } from "../http/respond.ts";
 import { monotonicNow, type ServicePolicy } from "../policies.ts";
 import type { ServiceStats } from "../telemetry/metrics.ts";
+import { pickLeaf, type SplitSequence } from "./split.ts";
 import {
   DEADLINE_HEADER,
   L5D_RETRYABLE,
@@ -36,7 +37,10 @@ export interface ExchangeContext {
   client(leaf: BoundLeaf): ConcreteClient;
   /** The current binding of the request's name (it may change between attempts). */
   binding(): Binding;
+  /** For fault injection. */
   readonly random: () => number;
+  /** The points that choose the branch of a weighted union, one per attempt (shared by the name's requests). */
+  readonly split: SplitSequence;
   readonly clearContext: boolean;
   noRoute(what: string): RouterError;
   /** The logical name's statistics, and the server (ip:port) the request came in on. */
@@ -105,33 +109,6 @@ function failureKind(error: Error, requestSent: boolean, timedOut: boolean): Fai
   if (!requestSent && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|ConnectTimeout|UND_ERR_CONNECT/i.test(text)) return "connect";
   if (/HPE_|UND_ERR_INFO|protocol|parse/i.test(text)) return "protocol";
   return "connection-closed";
-}
-
-function pickLeaf(tree: NameTree<BoundLeaf>, random: () => number): BoundLeaf | "neg" | "fail" | "empty" {
-  switch (tree.type) {
-    case "leaf":
-      return tree.value;
-    case "neg":
-    case "fail":
-    case "empty":
-      return tree.type;
-    case "alt":
-      // Bound trees have no alternates; take the first usable one if ever given one.
-      for (const t of tree.trees) {
-        const picked = pickLeaf(t, random);
-        if (picked !== "neg") return picked;
-      }
-      return "neg";
-    case "union": {
-      const total = tree.trees.reduce((s, w) => s + (w.weight > 0 ? w.weight : 0), 0);
-      let r = random() * (total > 0 ? total : tree.trees.length);
-      for (const w of tree.trees) {
-        r -= total > 0 ? (w.weight > 0 ? w.weight : 0) : 1;
-        if (r < 0) return pickLeaf(w.tree, random);
-      }
-      return pickLeaf((tree.trees.at(-1) as { tree: NameTree<BoundLeaf> }).tree, random);
-    }
-  }
 }
 
 /** Response headers from upstream not passed on: to an untrusted client, any l5d- context. */
@@ -293,7 +270,7 @@ export class Exchange {
     const binding = this.#ctx.binding();
     if (binding.type === "failed") return this.#fail(new RouterError("ROUTER_ERR_BINDING_FAILED", `cannot bind ${this.#r.name.show}: ${binding.cause} [${binding.code}]`));
     if (binding.type === "pending") return this.#fail(new RouterError("ROUTER_ERR_BINDING_TIMEOUT", `no binding for ${this.#r.name.show} yet`));
-    const leaf = pickLeaf(binding.tree, this.#ctx.random);
+    const leaf = pickLeaf(binding.tree, this.#ctx.split.next());
     if (leaf === "neg") return this.#fail(this.#ctx.noRoute("nothing (~)"));
     if (leaf === "fail") return this.#fail(this.#ctx.noRoute("a failure (!)"));
     if (leaf === "empty") return this.#fail(new RouterError("ROUTER_ERR_NO_ENDPOINTS", `${this.#r.name.show} binds to an empty set ($)`));
