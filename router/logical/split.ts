@@ -50,17 +50,21 @@ export function pickLeaf(tree: NameTree<BoundLeaf>, point: number): BoundLeaf | 
       return "neg";
     case "union": {
       // Weights ≤ 0 get no share; if none is positive, the branches share equally.
-      const total = tree.trees.reduce((s, w) => s + (w.weight > 0 ? w.weight : 0), 0);
-      const share = (weight: number): number => (total > 0 ? (weight > 0 ? weight : 0) : 1);
-      let r = point * (total > 0 ? total : tree.trees.length);
+      const equal = !tree.trees.some((w) => w.weight > 0);
+      let r = point * tree.trees.reduce((s, w) => s + width(w.weight, equal), 0);
       for (const w of tree.trees) {
-        const width = share(w.weight);
-        if (r < width) return pickLeaf(w.tree, Math.min(r / width, BELOW_ONE));
-        r -= width;
+        const slice = width(w.weight, equal);
+        if (r < slice) return pickLeaf(w.tree, Math.min(r / slice, BELOW_ONE));
+        r -= slice;
       }
       // Rounding left the point past the last slice: it belongs to the last branch with a share.
-      const last = tree.trees.findLast((w) => share(w.weight) > 0) ?? tree.trees[tree.trees.length - 1];
+      const last = tree.trees.findLast((w) => width(w.weight, equal) > 0);
       return last === undefined ? "neg" : pickLeaf(last.tree, BELOW_ONE);
     }
   }
+}
+
+/** A union branch's slice: its weight, none for a weight ≤ 0, or 1 each when no weight is positive. */
+function width(weight: number, equal: boolean): number {
+  return equal ? 1 : weight > 0 ? weight : 0;
 }

@@ -77,7 +77,11 @@ describe("weighted union splits", () => {
     expect(pickLeaf(NameTree.empty, 0.3)).toBe("empty");
     // Points at the very ends of [0, 1) still land on a branch with a share.
     const edge = NameTree.union({ weight: 1, tree: leaf("first") }, { weight: 2, tree: leaf("last") }, { weight: 0, tree: leaf("none") });
-    expect(picks(edge, new SplitSequence(() => 0), 0)).toEqual([]);
+    const fromTop = new SplitSequence(() => 1 - 2 ** -53);
+    for (let i = 0; i < 1_000; i++) {
+      const point = fromTop.next();
+      expect(point >= 0 && point < 1, String(point)).toBe(true);
+    }
     expect(pickLeaf(edge, 0)).toMatchObject({ id: Path.of("first") });
     expect(pickLeaf(edge, 1 - 2 ** -53)).toMatchObject({ id: Path.of("last") });
   });
