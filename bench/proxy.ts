@@ -206,16 +206,19 @@ buildIfStale();
 const nodeFlags = process.argv.includes("--node-flags")
   ? (process.argv[process.argv.indexOf("--node-flags") + 1] ?? "").split(" ").filter((f) => f !== "")
   : binNodeFlags();
-const naivePort = await freePort();
 writeFileSync(join(dir, "naive-proxy.mjs"), NAIVE);
-const naive = start(process.execPath, [...nodeFlags, join(dir, "naive-proxy.mjs"), String(naivePort), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname]);
-await waitHttp(`http://127.0.0.1:${naivePort}/`);
-targets.push({ name: "naive undici proxy", url: `http://127.0.0.1:${naivePort}/`, headers: {}, pids: () => [naive.pid as number] });
-const packagedPort = await freePort();
-const packagedAdmin = await freePort();
-const packaged = start(process.execPath, [...nodeFlags, join(dir, "naive-proxy.mjs"), String(packagedPort), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname, String(packagedAdmin)]);
-await waitHttp(`http://127.0.0.1:${packagedAdmin}/metrics`);
-targets.push({ name: "naive + design's packages", url: `http://127.0.0.1:${packagedPort}/`, headers: {}, pids: () => [packaged.pid as number] });
+/** Starts the naive proxy (with the design's packages when given an admin port) and adds it as a target. */
+async function startNaive(name: string, adminPort?: number): Promise<ChildProcess> {
+  const port = await freePort();
+  const args = [...nodeFlags, join(dir, "naive-proxy.mjs"), String(port), `http://127.0.0.1:${backendPort}`, new URL("../package.json", import.meta.url).pathname];
+  const child = start(process.execPath, adminPort === undefined ? args : [...args, String(adminPort)]);
+  await waitHttp(`http://127.0.0.1:${port}/`);
+  if (adminPort !== undefined) await waitHttp(`http://127.0.0.1:${adminPort}/metrics`);
+  targets.push({ name, url: `http://127.0.0.1:${port}/`, headers: {}, pids: () => [child.pid as number] });
+  return child;
+}
+const naive = await startNaive("naive undici proxy");
+const packaged = await startNaive("naive + design's packages", await freePort());
 
 const router = spawn(process.execPath, [...nodeFlags, MESHD_BIN, "router", "--config", join(dir, "router.yaml")], { stdio: ["ignore", "ignore", "inherit"] });
 children.push(router);
@@ -320,7 +323,8 @@ const meshdPeak = peakRssMiB([router.pid as number]);
 const verdict = (ok: boolean): string => (ok ? "met" : "NOT met");
 const ratio = mean(meshd.rps) / mean(nginxRow.rps);
 // The target is in MB (10^6 bytes); /proc and the table count MiB.
-const peakMB = (meshdPeak * 1024 * 1024) / 1e6;
+const toMB = (mib: number): number => (mib * 1024 * 1024) / 1e6;
+const peakMB = toMB(meshdPeak);
 console.log(
   `targets: throughput ≥ 0.40× nginx → ${ratio.toFixed(2)}× (${verdict(ratio >= 0.4)}); ` +
     `added p99 at ${RATE}/s ≤ 1 ms → +${added(meshd).toFixed(3)} ms (${verdict(added(meshd) <= 1)}); ` +
@@ -332,6 +336,6 @@ console.log(
 );
 const packagedPeak = peakRssMiB([packaged.pid as number]);
 console.log(
-  `the naive proxy carrying the design's packages (fastify admin, prom-client, pino, yaml; idle) peaks at ${((packagedPeak * 1024 * 1024) / 1e6).toFixed(1)} MB = ${packagedPeak.toFixed(1)} MiB; meshd ${(meshdPeak - packagedPeak).toFixed(1)} MiB ${meshdPeak >= packagedPeak ? "more" : "less"}`,
+  `the naive proxy carrying the design's packages (fastify admin, prom-client, pino, yaml; idle) peaks at ${toMB(packagedPeak).toFixed(1)} MB = ${packagedPeak.toFixed(1)} MiB; meshd ${(meshdPeak - packagedPeak).toFixed(1)} MiB ${meshdPeak >= packagedPeak ? "more" : "less"}`,
 );
 stopAll();
